@@ -1,0 +1,39 @@
+// `flare serve`: runs the server (API and/or invoker role) until SIGINT/SIGTERM.
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { startFlare } from '../server.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the Flare server')
+    .option('--host <host>', 'address to listen on (FLARE_HOST, default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (FLARE_PORT, default 3233; 0 picks a free port)')
+    .option('--data-dir <dir>', 'data directory (FLARE_DATA_DIR, default ./.flare)')
+    .option('--store <store>', 'sqlite (default) or a postgres:// URL (FLARE_STORE)')
+    .option('--role <role>', 'all, api or invoker (FLARE_ROLE, default all)')
+    .option('--sync-wait-ms <ms>', 'how long a blocking invoke waits before answering 202 (FLARE_SYNC_WAIT_MS, default 30000)')
+    .option('--retention-hours <h>', 'how long activation records are kept (FLARE_RETENTION_HOURS, default 72)')
+    .action(async (opts) => {
+      const config = loadConfig(opts);
+      const flare = await startFlare(config);
+      const out = process.stdout;
+      out.write(`Flare ${flare.version} (role: ${config.role}, store: ${flare.storeDescription})\n`);
+      out.write(`Sandbox:   ${flare.sandbox}\n`);
+      if (flare.bootstrap) {
+        out.write(`Namespace: ${flare.bootstrap.namespace}\n`);
+        out.write(`Auth key:  ${flare.bootstrap.auth}\n`);
+      }
+      out.write(`API host:  ${flare.url}\n`);
+      for (const line of flare.notices) out.write(`${line}\n`);
+      let stopping = false;
+      const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        await flare.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,72 @@
+// The boundary between the invoker and the execution layer. The invoker hands over one activation at a time and gets
+// back an outcome with everything the activation record needs; pools, sandboxes and language runners stay behind it.
+import type { ActionDoc } from '../types.js';
+
+export interface RunRequest {
+  activationId: string;
+  transactionId: string;
+  /** Invoking namespace (→ __OW_NAMESPACE). */
+  namespace: string;
+  /** Fully qualified action name "/ns/pkg/name" (→ __OW_ACTION_NAME). */
+  actionName: string;
+  /** The action with exec.code filled in (needed on a cold start; identity = namespace+name+version+updated). */
+  action: ActionDoc;
+  /** Loads exec.code lazily so warm invokes never read code from the store. Used when action.exec.code is absent. */
+  loadCode?: () => Promise<string>;
+  /** Run parameters (init parameters already removed). */
+  params: Record<string, unknown>;
+  /** Init parameters → environment variables (values stringified). */
+  env: Record<string, string>;
+  /** Passed as __OW_API_KEY / context.apiKey only when the action has provide-api-key. */
+  apiKey?: string;
+  /** The API host functions can call back (→ __OW_API_HOST). */
+  apiHost: string;
+}
+
+export interface RunOutcome {
+  statusCode: 0 | 1 | 2 | 3;
+  /** Always a JSON object or array; errors are {"error": ...}. */
+  result: unknown;
+  /** Length of the raw result text, when known. */
+  size?: number;
+  /** OpenWhisk-formatted log lines ("<ts padded to 30> stdout: line"). */
+  logs: string[];
+  /** Epoch ms: start includes init on a cold start. */
+  start: number;
+  end: number;
+  /** Present only on a cold start (ms spent in init). */
+  initTime?: number;
+  /** True when the action hit its time limit. */
+  timeout: boolean;
+}
+
+export interface RuntimeKind {
+  kind: string; // e.g. nodejs:20
+  family: string; // e.g. nodejs
+  default: boolean;
+  deprecated: boolean;
+}
+
+export interface SandboxStatus {
+  /** true when executors run isolated (bubblewrap + cgroups). */
+  isolated: boolean;
+  /** Human-readable description, e.g. "bubblewrap + cgroup v1" or the reason for unsafe dev mode. */
+  description: string;
+}
+
+export interface Runtime {
+  readonly kinds: RuntimeKind[];
+  readonly sandbox: SandboxStatus;
+  /** Resolves "nodejs:default" etc. to a concrete kind; undefined when unsupported. */
+  resolveKind(kind: string): string | undefined;
+  /**
+   * Runs one activation. Never rejects for anything the function did: crashes, timeouts, bad results all come
+   * back as an outcome with the right statusCode.
+   */
+  run(req: RunRequest): Promise<RunOutcome>;
+  /** How many more activations of `memoryMb` could start now without waiting (memory budget). */
+  freeSlots(memoryMb: number): number;
+  /** Called whenever capacity is released, so the invoker can claim more work. */
+  onCapacity(listener: () => void): void;
+  close(): Promise<void>;
+}

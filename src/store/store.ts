@@ -1,0 +1,115 @@
+// The one Store contract. Every adapter (sqlite/, postgres/) implements it and passes store.contract.test.ts.
+// Callers never see SQL; all methods are async so that a networked adapter fits the same shape.
+import type {
+  ActivationListFilter,
+  ActivationRecord,
+  ClaimedInvocation,
+  EntityKind,
+  EntityListFilter,
+  Invocation,
+  NamespaceRow,
+} from '../types.js';
+
+/** Activation list item without response/logs/subject (OpenWhisk's list summary, §4.5). */
+export type ActivationSummary = Omit<ActivationRecord, 'subject' | 'response' | 'logs'>;
+
+export interface StoredEntity<T> {
+  doc: T; // exec.code is filled in for actions only when asked for
+  updated: number;
+}
+
+export interface PutEntityOptions {
+  /** undefined: unconditional; null: must not exist; number: must exist with this `updated` (optimistic lock). */
+  expectUpdated?: number | null;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Creates or migrates the schema. Idempotent; safe with several nodes starting at once. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  // ---- settings (small key/value, used for idempotent bootstrap) ----
+  /** Stores value under key unless present; returns the value that is stored afterwards. */
+  putSettingIfAbsent(key: string, value: string): Promise<string>;
+  getSetting(key: string): Promise<string | undefined>;
+
+  // ---- namespaces ----
+  /** Inserts the namespace; returns false (and changes nothing) if the name or uuid exists. */
+  createNamespace(row: NamespaceRow): Promise<boolean>;
+  getNamespace(name: string): Promise<NamespaceRow | undefined>;
+  getNamespaceByUuid(uuid: string): Promise<NamespaceRow | undefined>;
+  listNamespaces(): Promise<NamespaceRow[]>;
+  /** Deletes the namespace with its entities, queued work is left to finish. */
+  deleteNamespace(name: string): Promise<boolean>;
+
+  // ---- entities (actions, packages) ----
+  /** name is "pkg/name" or "name" for actions, "name" for packages. */
+  getEntity<T>(namespace: string, kind: EntityKind, name: string, withCode: boolean): Promise<StoredEntity<T> | undefined>;
+  /** Writes doc (code stored apart from the doc so lists and warm invokes never read it). */
+  putEntity<T extends { updated: number }>(
+    namespace: string,
+    kind: EntityKind,
+    name: string,
+    doc: T,
+    code: string | undefined,
+    opts?: PutEntityOptions,
+  ): Promise<'ok' | 'conflict'>;
+  deleteEntity(namespace: string, kind: EntityKind, name: string): Promise<boolean>;
+  /** Docs without code, newest `updated` first. */
+  listEntities<T>(filter: EntityListFilter): Promise<T[]>;
+  countEntities(filter: Omit<EntityListFilter, 'limit' | 'skip'>): Promise<number>;
+
+  // ---- queue: an invocation lives here from acceptance until its record is written ----
+  /** Durably commits the invocation (state queued). Resolves only once committed. */
+  enqueue(inv: Invocation): Promise<void>;
+  /**
+   * Claims up to `max` queued invocations, oldest first, for `owner` with a lease of `leaseMs`.
+   * A claimed invocation counts as started: if its lease expires it is resolved as interrupted, never re-run.
+   */
+  claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]>;
+  /** Extends the leases of everything `owner` holds. */
+  renewLeases(owner: string, leaseMs: number): Promise<void>;
+  /**
+   * Takes over invocations whose lease expired (their node died): returns them claimed by `owner`,
+   * so exactly one node resolves each.
+   */
+  takeExpired(owner: string, leaseMs: number, max: number): Promise<ClaimedInvocation[]>;
+  /** Queued + running invocations of a namespace (the concurrent-invocations throttle). */
+  countInFlight(namespace: string): Promise<number>;
+  /**
+   * Atomically removes each invocation from the queue and stores its record (idempotent by activationId).
+   * Notifies completion listeners.
+   */
+  complete(records: ActivationRecord[]): Promise<void>;
+
+  // ---- activations ----
+  getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined>;
+  listActivations(filter: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]>;
+  countActivations(filter: Omit<ActivationListFilter, 'limit' | 'skip'>): Promise<number>;
+  /** Deletes up to `batch` records that started before `before`; returns how many. */
+  sweepActivations(before: number, batch: number): Promise<number>;
+
+  // ---- notifications (in-process for SQLite, LISTEN/NOTIFY for PostgreSQL) ----
+  /** Called when work may be waiting in the queue. Returns an unsubscribe function. */
+  onEnqueued(listener: () => void): () => void;
+  /** Called after records are committed; `record` is passed when the adapter has it at hand. */
+  onCompleted(listener: (activationId: string, record?: ActivationRecord) => void): () => void;
+}
+
+/**
+ * The key the activation `name` filter matches (OpenWhisk's whisks-filters view, §2.6): "pkg/name" for a packaged
+ * function (the binding's name when invoked through a binding), "name" otherwise. A filter without "/" also
+ * matches every function of the package of that name (used by the console's package filter).
+ */
+export function activationFilterKey(record: Pick<ActivationRecord, 'name' | 'annotations'>): string {
+  const simple = record.name.includes('/') ? record.name.slice(record.name.indexOf('/') + 1) : record.name;
+  const binding = record.annotations.find((a) => a.key === 'binding')?.value;
+  if (typeof binding === 'string' && binding.includes('/')) return `${binding.slice(binding.indexOf('/') + 1)}/${simple}`;
+  const path = record.annotations.find((a) => a.key === 'path')?.value;
+  if (typeof path === 'string') {
+    const parts = path.split('/');
+    if (parts.length === 3) return `${parts[1]}/${simple}`;
+  }
+  return record.name;
+}

@@ -1,0 +1,141 @@
+// Shared types: the wire shapes of OpenWhisk entities and records, and Flare's internal queue item.
+
+export type KeyValue = { key: string; value: unknown; init?: boolean };
+
+export interface ActionLimits {
+  timeout: number; // ms
+  memory: number; // MB
+  logs: number; // MB
+  concurrency: number;
+}
+
+export interface ActionExec {
+  kind: string; // resolved kind, e.g. nodejs:20
+  code?: string; // absent when fetched with code=false
+  main?: string;
+  binary: boolean;
+}
+
+/** Full action document as OpenWhisk returns it. `namespace` is "ns" or "ns/pkg". */
+export interface ActionDoc {
+  namespace: string;
+  name: string;
+  exec: ActionExec;
+  parameters: KeyValue[];
+  limits: ActionLimits;
+  version: string;
+  publish: boolean;
+  annotations: KeyValue[];
+  updated: number;
+}
+
+export interface PackageDoc {
+  namespace: string;
+  name: string;
+  binding: Record<string, never> | { namespace: string; name: string };
+  parameters: KeyValue[];
+  version: string;
+  publish: boolean;
+  annotations: KeyValue[];
+  updated: number;
+}
+
+export type EntityKind = 'action' | 'package';
+
+export interface ActivationResponse {
+  status: 'success' | 'application error' | 'action developer error' | 'whisk internal error';
+  statusCode: 0 | 1 | 2 | 3;
+  success: boolean;
+  result: unknown;
+  size?: number;
+}
+
+/** The full activation record (D1, D13), in wire field order. */
+export interface ActivationRecord {
+  namespace: string;
+  name: string;
+  version: string;
+  subject: string;
+  activationId: string;
+  cause?: string;
+  start: number;
+  end?: number;
+  duration?: number;
+  statusCode: 0 | 1 | 2 | 3;
+  response: ActivationResponse;
+  logs: string[];
+  annotations: KeyValue[];
+  publish: boolean;
+}
+
+export interface NamespaceLimits {
+  invocationsPerMinute: number;
+  concurrentInvocations: number;
+}
+
+export interface Identity {
+  subject: string;
+  namespace: string;
+  uuid: string;
+  /** "uuid:key"; kept in memory only to hand to actions with provide-api-key. */
+  authKey: string;
+  limits: NamespaceLimits;
+}
+
+export interface NamespaceRow {
+  name: string;
+  uuid: string;
+  keyHash: string; // sha256 hex of the key part
+  subject: string;
+  created: number;
+  limits?: Partial<NamespaceLimits>;
+}
+
+/** One accepted invocation, durably queued until its record is written. */
+export interface Invocation {
+  activationId: string;
+  namespace: string; // invoker's namespace (record namespace)
+  subject: string;
+  /** Action location: owner namespace + "pkg/name" or "name". */
+  actionNamespace: string;
+  actionName: string;
+  /** Merged run parameters (package, binding, action, payload), init params excluded. */
+  params: Record<string, unknown>;
+  transactionId: string;
+  /** Epoch ms the request was received (waitTime base). */
+  received: number;
+  blocking: boolean;
+  /** Extra annotations to put on the record (e.g. binding). */
+  annotations?: KeyValue[];
+  cause?: string;
+  /** Caller's auth key, passed to the action only with provide-api-key. */
+  apiKey?: string;
+}
+
+export type QueueState = 'queued' | 'running';
+
+export interface ClaimedInvocation extends Invocation {
+  state: QueueState;
+  attempts: number;
+}
+
+export interface ActivationListFilter {
+  namespace: string;
+  /** Filter key: "name" or "pkg/name" (OpenWhisk whisks-filters view), or a package name. */
+  name?: string;
+  since?: number;
+  upto?: number;
+  limit: number;
+  skip: number;
+}
+
+export interface EntityListFilter {
+  namespace: string;
+  kind: EntityKind;
+  /** For actions: restrict to one package ("" = only unpackaged, undefined = all). */
+  pkg?: string;
+  limit: number;
+  skip: number;
+}
+
+export const STATUS_TEXT = ['success', 'application error', 'action developer error', 'whisk internal error'] as const;
