@@ -77,7 +77,7 @@ export class ApiClient {
     const url = this.url(path, opts.query);
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, body });
+      res = await fetch(url, { method, headers, body: body as BodyInit | undefined });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const detail = cause?.code ?? cause?.message ?? (err as Error).message;
