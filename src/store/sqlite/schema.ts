@@ -1,0 +1,46 @@
+// SQLite schema. Idempotent: applied at every open.
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS namespaces (
+  name TEXT PRIMARY KEY,
+  uuid TEXT NOT NULL UNIQUE,
+  key_hash TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  limits TEXT
+);
+CREATE TABLE IF NOT EXISTS entities (
+  namespace TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  pkg TEXT NOT NULL DEFAULT '',
+  doc TEXT NOT NULL,
+  code TEXT,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (namespace, kind, name)
+);
+CREATE INDEX IF NOT EXISTS entities_by_updated ON entities (namespace, kind, updated DESC);
+CREATE TABLE IF NOT EXISTS queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  activation_id TEXT NOT NULL UNIQUE,
+  namespace TEXT NOT NULL,
+  state TEXT NOT NULL,
+  owner TEXT,
+  lease_until INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queue_by_state ON queue (state, seq);
+CREATE INDEX IF NOT EXISTS queue_by_namespace ON queue (namespace);
+CREATE INDEX IF NOT EXISTS queue_by_owner ON queue (owner);
+CREATE TABLE IF NOT EXISTS activations (
+  activation_id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  filter_key TEXT NOT NULL,
+  start INTEGER NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activations_by_start ON activations (namespace, start DESC);
+CREATE INDEX IF NOT EXISTS activations_by_name ON activations (namespace, filter_key, start DESC);
+CREATE INDEX IF NOT EXISTS activations_sweep ON activations (start);
+`;

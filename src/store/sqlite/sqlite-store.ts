@@ -1,0 +1,290 @@
+// The embedded Store: one SQLite file (better-sqlite3, WAL). A commit is durable against a process crash (kill -9)
+// once the call returns; FLARE_SQLITE_SYNCHRONOUS=FULL also makes it durable against power loss, at a cost per write.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { EventEmitter } from 'node:events';
+import type {
+  ActivationListFilter,
+  ActivationRecord,
+  ClaimedInvocation,
+  EntityKind,
+  EntityListFilter,
+  Invocation,
+  NamespaceRow,
+} from '../../types.js';
+import { activationFilterKey, type ActivationSummary, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
+import { SCHEMA } from './schema.js';
+import { toSummary } from '../summary.js';
+
+type Row = Record<string, any>;
+
+export async function openSqliteStore(path: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}): Promise<Store> {
+  const store = new SqliteStore(path, opts.synchronous ?? (process.env.FLARE_SQLITE_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL'));
+  await store.init();
+  return store;
+}
+
+class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly events = new EventEmitter();
+  private readonly st: Record<string, Database.Statement>;
+
+  constructor(path: string, synchronous: 'NORMAL' | 'FULL') {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${synchronous}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = OFF');
+    this.db.exec(SCHEMA);
+    this.events.setMaxListeners(0);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.st = {
+      getSetting: p('SELECT value FROM settings WHERE key = ?'),
+      putSetting: p('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)'),
+      insNs: p('INSERT OR IGNORE INTO namespaces (name, uuid, key_hash, subject, created, limits) VALUES (?, ?, ?, ?, ?, ?)'),
+      getNs: p('SELECT * FROM namespaces WHERE name = ?'),
+      getNsUuid: p('SELECT * FROM namespaces WHERE uuid = ?'),
+      listNs: p('SELECT * FROM namespaces ORDER BY created, name'),
+      delNs: p('DELETE FROM namespaces WHERE name = ?'),
+      delNsEntities: p('DELETE FROM entities WHERE namespace = ?'),
+      getEnt: p('SELECT doc, updated FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
+      getEntCode: p('SELECT doc, code, updated FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
+      insEnt: p('INSERT OR IGNORE INTO entities (namespace, kind, name, pkg, doc, code, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      replEnt: p('INSERT OR REPLACE INTO entities (namespace, kind, name, pkg, doc, code, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      updEnt: p('UPDATE entities SET doc = ?, code = ?, updated = ? WHERE namespace = ? AND kind = ? AND name = ? AND updated = ?'),
+      delEnt: p('DELETE FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
+      enqueue: p("INSERT INTO queue (activation_id, namespace, state, payload) VALUES (?, ?, 'queued', ?)"),
+      claim: p(
+        `UPDATE queue SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1
+         WHERE seq IN (SELECT seq FROM queue WHERE state = 'queued' ORDER BY seq LIMIT ?)
+         RETURNING seq, payload, attempts`,
+      ),
+      renew: p("UPDATE queue SET lease_until = ? WHERE owner = ? AND state = 'running'"),
+      takeExpired: p(
+        `UPDATE queue SET owner = ?, lease_until = ?
+         WHERE seq IN (SELECT seq FROM queue WHERE state = 'running' AND lease_until < ? ORDER BY seq LIMIT ?)
+         RETURNING seq, payload, attempts`,
+      ),
+      inFlight: p('SELECT count(*) AS n FROM queue WHERE namespace = ?'),
+      dequeue: p('DELETE FROM queue WHERE activation_id = ?'),
+      insAct: p('INSERT OR IGNORE INTO activations (activation_id, namespace, filter_key, start, record) VALUES (?, ?, ?, ?, ?)'),
+      getAct: p('SELECT record FROM activations WHERE activation_id = ? AND namespace = ?'),
+      sweep: p('DELETE FROM activations WHERE rowid IN (SELECT rowid FROM activations WHERE start < ? LIMIT ?)'),
+    };
+  }
+
+  async init(): Promise<void> {
+    // Schema is applied in the constructor (synchronous, idempotent).
+  }
+
+  async close(): Promise<void> {
+    this.events.removeAllListeners();
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- settings ----
+  async putSettingIfAbsent(key: string, value: string): Promise<string> {
+    this.st.putSetting!.run(key, value);
+    return (this.st.getSetting!.get(key) as Row).value;
+  }
+  async getSetting(key: string): Promise<string | undefined> {
+    return (this.st.getSetting!.get(key) as Row | undefined)?.value;
+  }
+
+  // ---- namespaces ----
+  async createNamespace(row: NamespaceRow): Promise<boolean> {
+    const r = this.st.insNs!.run(row.name, row.uuid, row.keyHash, row.subject, row.created, row.limits ? JSON.stringify(row.limits) : null);
+    return r.changes === 1;
+  }
+  async getNamespace(name: string): Promise<NamespaceRow | undefined> {
+    return nsRow(this.st.getNs!.get(name) as Row | undefined);
+  }
+  async getNamespaceByUuid(uuid: string): Promise<NamespaceRow | undefined> {
+    return nsRow(this.st.getNsUuid!.get(uuid) as Row | undefined);
+  }
+  async listNamespaces(): Promise<NamespaceRow[]> {
+    return (this.st.listNs!.all() as Row[]).map((r) => nsRow(r)!);
+  }
+  async deleteNamespace(name: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.st.delNsEntities!.run(name);
+      return this.st.delNs!.run(name).changes === 1;
+    })();
+  }
+
+  // ---- entities ----
+  async getEntity<T>(namespace: string, kind: EntityKind, name: string, withCode: boolean): Promise<StoredEntity<T> | undefined> {
+    const row = (withCode ? this.st.getEntCode! : this.st.getEnt!).get(namespace, kind, name) as Row | undefined;
+    if (!row) return undefined;
+    const doc = JSON.parse(row.doc);
+    if (withCode && kind === 'action' && doc.exec && row.code != null) doc.exec.code = row.code;
+    return { doc, updated: row.updated };
+  }
+
+  async putEntity<T extends { updated: number }>(
+    namespace: string,
+    kind: EntityKind,
+    name: string,
+    doc: T,
+    code: string | undefined,
+    opts: PutEntityOptions = {},
+  ): Promise<'ok' | 'conflict'> {
+    const json = JSON.stringify(doc);
+    const pkg = kind === 'action' && name.includes('/') ? name.slice(0, name.indexOf('/')) : '';
+    if (opts.expectUpdated === null) {
+      return this.st.insEnt!.run(namespace, kind, name, pkg, json, code ?? null, doc.updated).changes === 1 ? 'ok' : 'conflict';
+    }
+    if (typeof opts.expectUpdated === 'number') {
+      const r = this.st.updEnt!.run(json, code ?? null, doc.updated, namespace, kind, name, opts.expectUpdated);
+      return r.changes === 1 ? 'ok' : 'conflict';
+    }
+    this.st.replEnt!.run(namespace, kind, name, pkg, json, code ?? null, doc.updated);
+    return 'ok';
+  }
+
+  async deleteEntity(namespace: string, kind: EntityKind, name: string): Promise<boolean> {
+    return this.st.delEnt!.run(namespace, kind, name).changes === 1;
+  }
+
+  async listEntities<T>(f: EntityListFilter): Promise<T[]> {
+    const { where, args } = entityWhere(f);
+    const rows = this.db
+      .prepare(`SELECT doc FROM entities WHERE ${where} ORDER BY updated DESC, name LIMIT ? OFFSET ?`)
+      .all(...args, f.limit, f.skip) as Row[];
+    return rows.map((r) => JSON.parse(r.doc));
+  }
+
+  async countEntities(f: Omit<EntityListFilter, 'limit' | 'skip'>): Promise<number> {
+    const { where, args } = entityWhere(f);
+    return (this.db.prepare(`SELECT count(*) AS n FROM entities WHERE ${where}`).get(...args) as Row).n;
+  }
+
+  // ---- queue ----
+  async enqueue(inv: Invocation): Promise<void> {
+    this.st.enqueue!.run(inv.activationId, inv.namespace, JSON.stringify(inv));
+    this.events.emit('enqueued');
+  }
+
+  async claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]> {
+    if (max <= 0) return [];
+    const rows = this.st.claim!.all(owner, Date.now() + leaseMs, max) as Row[];
+    return rows.sort((a, b) => a.seq - b.seq).map(claimed);
+  }
+
+  async renewLeases(owner: string, leaseMs: number): Promise<void> {
+    this.st.renew!.run(Date.now() + leaseMs, owner);
+  }
+
+  async takeExpired(owner: string, leaseMs: number, max: number): Promise<ClaimedInvocation[]> {
+    const now = Date.now();
+    const rows = this.st.takeExpired!.all(owner, now + leaseMs, now, max) as Row[];
+    return rows.sort((a, b) => a.seq - b.seq).map(claimed);
+  }
+
+  async countInFlight(namespace: string): Promise<number> {
+    return (this.st.inFlight!.get(namespace) as Row).n;
+  }
+
+  private readonly completeTx = (records: ActivationRecord[]) =>
+    this.db.transaction((recs: ActivationRecord[]) => {
+      for (const r of recs) {
+        this.st.dequeue!.run(r.activationId);
+        this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r));
+      }
+    })(records);
+
+  async complete(records: ActivationRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    this.completeTx(records);
+    for (const r of records) this.events.emit('completed', r.activationId, r);
+  }
+
+  // ---- activations ----
+  async getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined> {
+    const row = this.st.getAct!.get(activationId, namespace) as Row | undefined;
+    return row ? JSON.parse(row.record) : undefined;
+  }
+
+  async listActivations(f: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]> {
+    const { where, args } = activationWhere(f);
+    const rows = this.db
+      .prepare(`SELECT record FROM activations WHERE ${where} ORDER BY start DESC, activation_id DESC LIMIT ? OFFSET ?`)
+      .all(...args, f.limit, f.skip) as Row[];
+    return rows.map((r) => {
+      const rec = JSON.parse(r.record) as ActivationRecord;
+      return docs ? rec : toSummary(rec);
+    });
+  }
+
+  async countActivations(f: Omit<ActivationListFilter, 'limit' | 'skip'>): Promise<number> {
+    const { where, args } = activationWhere(f);
+    return (this.db.prepare(`SELECT count(*) AS n FROM activations WHERE ${where}`).get(...args) as Row).n;
+  }
+
+  async sweepActivations(before: number, batch: number): Promise<number> {
+    return this.st.sweep!.run(before, batch).changes;
+  }
+
+  // ---- notifications ----
+  onEnqueued(listener: () => void): () => void {
+    this.events.on('enqueued', listener);
+    return () => this.events.off('enqueued', listener);
+  }
+  onCompleted(listener: (activationId: string, record?: ActivationRecord) => void): () => void {
+    this.events.on('completed', listener);
+    return () => this.events.off('completed', listener);
+  }
+}
+
+function nsRow(r: Row | undefined): NamespaceRow | undefined {
+  if (!r) return undefined;
+  return {
+    name: r.name,
+    uuid: r.uuid,
+    keyHash: r.key_hash,
+    subject: r.subject,
+    created: r.created,
+    ...(r.limits ? { limits: JSON.parse(r.limits) } : {}),
+  };
+}
+
+function claimed(r: Row): ClaimedInvocation {
+  return { ...(JSON.parse(r.payload) as Invocation), state: 'running', attempts: r.attempts };
+}
+
+function entityWhere(f: Omit<EntityListFilter, 'limit' | 'skip'>): { where: string; args: unknown[] } {
+  const args: unknown[] = [f.namespace, f.kind];
+  let where = 'namespace = ? AND kind = ?';
+  if (f.pkg !== undefined) {
+    where += ' AND pkg = ?';
+    args.push(f.pkg);
+  }
+  return { where, args };
+}
+
+function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { where: string; args: unknown[] } {
+  const args: unknown[] = [f.namespace];
+  let where = 'namespace = ?';
+  if (f.name) {
+    if (f.name.includes('/')) {
+      where += ' AND filter_key = ?';
+      args.push(f.name);
+    } else {
+      // "name" matches the unpackaged function, and the functions of package "name" (range scan on the index).
+      where += " AND (filter_key = ? OR (filter_key >= ? AND filter_key < ?))";
+      args.push(f.name, `${f.name}/`, `${f.name}0`);
+    }
+  }
+  if (f.since !== undefined) {
+    where += ' AND start >= ?';
+    args.push(f.since);
+  }
+  if (f.upto !== undefined) {
+    where += ' AND start <= ?';
+    args.push(f.upto);
+  }
+  return { where, args };
+}
