@@ -1,0 +1,75 @@
+// Creates Flare's tables in one schema. Runs under a transaction-scoped advisory lock so several nodes can start at
+// once: CREATE … IF NOT EXISTS alone races on the catalog (duplicate key errors) when two sessions run it together.
+import type pg from 'pg';
+
+/** Bumped when a migration step is added; stored in settings as `schema_version`. */
+export const SCHEMA_VERSION = 1;
+
+export function migrationSql(s: string): string[] {
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${s}`,
+    `CREATE TABLE IF NOT EXISTS ${s}.settings (
+       key text PRIMARY KEY,
+       value text NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.namespaces (
+       name text PRIMARY KEY,
+       uuid text NOT NULL UNIQUE,
+       key_hash text NOT NULL,
+       subject text NOT NULL,
+       created bigint NOT NULL,
+       limits text)`,
+    // doc is kept as text (not jsonb) so the document's field order survives; code lives apart so lists and warm
+    // invokes never read it.
+    `CREATE TABLE IF NOT EXISTS ${s}.entities (
+       namespace text NOT NULL,
+       kind text NOT NULL,
+       name text NOT NULL,
+       pkg text NOT NULL DEFAULT '',
+       updated bigint NOT NULL,
+       doc text NOT NULL,
+       code text,
+       PRIMARY KEY (namespace, kind, name))`,
+    `CREATE INDEX IF NOT EXISTS entities_list ON ${s}.entities (namespace, kind, updated DESC)`,
+    `CREATE INDEX IF NOT EXISTS entities_pkg_list ON ${s}.entities (namespace, kind, pkg, updated DESC)`,
+    // The queue churns (insert, update, delete per invocation): a lower fillfactor keeps the claim update HOT.
+    `CREATE TABLE IF NOT EXISTS ${s}.queue (
+       activation_id text PRIMARY KEY,
+       namespace text NOT NULL,
+       state text NOT NULL CHECK (state IN ('queued', 'running')),
+       owner text,
+       lease_until bigint,
+       attempts integer NOT NULL DEFAULT 0,
+       seq bigserial NOT NULL,
+       payload text NOT NULL) WITH (fillfactor = 70)`,
+    `CREATE INDEX IF NOT EXISTS queue_queued ON ${s}.queue (seq) WHERE state = 'queued'`,
+    `CREATE INDEX IF NOT EXISTS queue_running ON ${s}.queue (lease_until) WHERE state = 'running'`,
+    `CREATE INDEX IF NOT EXISTS queue_owner ON ${s}.queue (owner) WHERE state = 'running'`,
+    `CREATE INDEX IF NOT EXISTS queue_namespace ON ${s}.queue (namespace)`,
+    // filter_key is compared bytewise (COLLATE "C") so a package prefix range `pkg/` .. `pkg0` is exact.
+    `CREATE TABLE IF NOT EXISTS ${s}.activations (
+       activation_id text PRIMARY KEY,
+       namespace text NOT NULL,
+       filter_key text COLLATE "C" NOT NULL,
+       start bigint NOT NULL,
+       "end" bigint,
+       status_code smallint NOT NULL,
+       record text NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS activations_ns_start ON ${s}.activations (namespace, start DESC)`,
+    `CREATE INDEX IF NOT EXISTS activations_ns_key_start ON ${s}.activations (namespace, filter_key, start DESC)`,
+    `CREATE INDEX IF NOT EXISTS activations_start ON ${s}.activations (start)`,
+    `INSERT INTO ${s}.settings (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
+  ];
+}
+
+/** Runs every step in one transaction holding an advisory lock keyed by the schema name. */
+export async function migrate(client: pg.ClientBase, schemaName: string, quoted: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`flare_migrate:${schemaName}`]);
+    for (const sql of migrationSql(quoted)) await client.query(sql);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

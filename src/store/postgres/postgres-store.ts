@@ -1,0 +1,439 @@
+// The PostgreSQL Store: several Flare nodes share one database. The queue is claimed with FOR UPDATE SKIP LOCKED,
+// leases use the database clock (nodes' clocks may differ), wake-ups and completions travel by LISTEN/NOTIFY.
+// Every hot statement is a named (prepared) query and costs one round trip.
+import pg from 'pg';
+import type { ActivationRecord, ClaimedInvocation, EntityKind, EntityListFilter, Invocation, NamespaceRow, ActivationListFilter } from '../../types.js';
+import { activationFilterKey, type ActivationSummary, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
+import { parsePgUrl, type PgTarget } from './connection-url.js';
+import { migrate } from './migrations.js';
+import { NotifyListener } from './notify-listener.js';
+
+export const CHANNEL_ENQUEUED = 'flare_enqueued';
+export const CHANNEL_COMPLETED = 'flare_completed';
+
+/** Opens (and migrates) the store described by a postgres:// URL; `?schema=name` selects the schema. */
+export async function openPostgresStore(url: string): Promise<Store> {
+  const store = new PostgresStore(parsePgUrl(url));
+  await store.init();
+  return store;
+}
+
+// Epoch milliseconds from the database clock.
+const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+type Row = Record<string, unknown>;
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+  private readonly listener: NotifyListener;
+  private readonly s: string; // quoted schema name for SQL text
+  private readonly sql: ReturnType<typeof statements>;
+  /** Backend pids of this store's pool: their NOTIFY echoes are skipped because listeners already fired locally. */
+  private readonly ownPids = new Set<number>();
+  private readonly enqueuedListeners = new Set<() => void>();
+  private readonly completedListeners = new Set<(id: string, record?: ActivationRecord) => void>();
+  private initialized = false;
+
+  constructor(private readonly target: PgTarget) {
+    this.schema = target.schema;
+    this.s = `"${target.schema}"`;
+    this.sql = statements(this.s);
+    this.pool = new pg.Pool({ connectionString: target.connectionString, max: target.poolMax, application_name: 'flare' });
+    // An idle client's error (e.g. the server restarted) must not crash the process; the pool drops that client.
+    this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) this.ownPids.add(pid);
+    });
+    this.pool.on('remove', (client) => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) this.ownPids.delete(pid);
+    });
+    this.listener = new NotifyListener({
+      connectionString: target.connectionString,
+      channels: [CHANNEL_ENQUEUED, CHANNEL_COMPLETED],
+      onNotification: (msg) => this.notified(msg),
+      // Wake-ups may have been missed while the connection was down: work may be waiting.
+      onReconnect: () => this.fireEnqueued(),
+    });
+  }
+
+  async init(): Promise<void> {
+    if (this.initialized) return;
+    const client = await this.pool.connect();
+    try {
+      await migrate(client, this.schema, this.s);
+    } finally {
+      client.release();
+    }
+    await this.listener.start();
+    this.initialized = true;
+  }
+
+  async close(): Promise<void> {
+    await this.listener.close();
+    await this.pool.end();
+  }
+
+  /** For tests: the LISTEN session's backend pid (terminate it to exercise the reconnect). */
+  get listenerPid(): number | undefined {
+    return this.listener.backendPid;
+  }
+
+  private q(name: keyof ReturnType<typeof statements>, values: unknown[]): Promise<pg.QueryResult<Row>> {
+    return this.pool.query<Row>({ name: `flare_${name}`, text: this.sql[name], values });
+  }
+
+  // ---- settings ----
+  async putSettingIfAbsent(key: string, value: string): Promise<string> {
+    const r = await this.q('putSetting', [key, value]);
+    if (r.rows.length > 0) return String(r.rows[0]!.value);
+    // A concurrent insert committed after this statement's snapshot: read it now.
+    const v = await this.getSetting(key);
+    if (v === undefined) throw new Error(`setting ${key} vanished`);
+    return v;
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const r = await this.q('getSetting', [key]);
+    return r.rows.length ? String(r.rows[0]!.value) : undefined;
+  }
+
+  // ---- namespaces ----
+  async createNamespace(row: NamespaceRow): Promise<boolean> {
+    const r = await this.q('createNamespace', [
+      row.name,
+      row.uuid,
+      row.keyHash,
+      row.subject,
+      row.created,
+      row.limits === undefined ? null : JSON.stringify(row.limits),
+    ]);
+    return r.rowCount === 1;
+  }
+
+  async getNamespace(name: string): Promise<NamespaceRow | undefined> {
+    const r = await this.q('getNamespace', [name]);
+    return r.rows.length ? toNamespace(r.rows[0]!) : undefined;
+  }
+
+  async getNamespaceByUuid(uuid: string): Promise<NamespaceRow | undefined> {
+    const r = await this.q('getNamespaceByUuid', [uuid]);
+    return r.rows.length ? toNamespace(r.rows[0]!) : undefined;
+  }
+
+  async listNamespaces(): Promise<NamespaceRow[]> {
+    const r = await this.q('listNamespaces', []);
+    return r.rows.map(toNamespace);
+  }
+
+  async deleteNamespace(name: string): Promise<boolean> {
+    const r = await this.q('deleteNamespace', [name]);
+    return r.rowCount === 1;
+  }
+
+  // ---- entities ----
+  async getEntity<T>(namespace: string, kind: EntityKind, name: string, withCode: boolean): Promise<StoredEntity<T> | undefined> {
+    const r = await this.q(withCode ? 'getEntityCode' : 'getEntity', [namespace, kind, name]);
+    if (!r.rows.length) return undefined;
+    const row = r.rows[0]!;
+    const doc = JSON.parse(String(row.doc)) as T;
+    if (withCode && row.code !== null && row.code !== undefined) {
+      const exec = (doc as { exec?: Record<string, unknown> }).exec;
+      if (exec) (doc as { exec: Record<string, unknown> }).exec = withCodeField(exec, String(row.code));
+    }
+    return { doc, updated: Number(row.updated) };
+  }
+
+  async putEntity<T extends { updated: number }>(
+    namespace: string,
+    kind: EntityKind,
+    name: string,
+    doc: T,
+    code: string | undefined,
+    opts: PutEntityOptions = {},
+  ): Promise<'ok' | 'conflict'> {
+    // Code is kept apart from the doc; a doc that carries exec.code has it moved out.
+    let stored: unknown = doc;
+    let storedCode: string | null = code ?? null;
+    const exec = (doc as { exec?: { code?: unknown } }).exec;
+    if (exec && typeof exec === 'object' && 'code' in exec) {
+      const { code: inline, ...rest } = exec;
+      if (storedCode === null && typeof inline === 'string') storedCode = inline;
+      stored = { ...doc, exec: rest };
+    }
+    const slash = name.indexOf('/');
+    const pkg = kind === 'action' && slash > 0 ? name.slice(0, slash) : '';
+    const values = [namespace, kind, name, pkg, doc.updated, JSON.stringify(stored), storedCode];
+    const expect = opts.expectUpdated;
+    let r: pg.QueryResult<Row>;
+    if (expect === undefined) r = await this.q('upsertEntity', values);
+    else if (expect === null) r = await this.q('insertEntity', values);
+    else r = await this.q('updateEntity', [...values, expect]);
+    return r.rowCount === 1 ? 'ok' : 'conflict';
+  }
+
+  async deleteEntity(namespace: string, kind: EntityKind, name: string): Promise<boolean> {
+    const r = await this.q('deleteEntity', [namespace, kind, name]);
+    return r.rowCount === 1;
+  }
+
+  async listEntities<T>(filter: EntityListFilter): Promise<T[]> {
+    const limit = filter.limit > 0 ? filter.limit : null; // LIMIT NULL = no limit
+    const r =
+      filter.pkg === undefined
+        ? await this.q('listEntities', [filter.namespace, filter.kind, limit, filter.skip])
+        : await this.q('listEntitiesPkg', [filter.namespace, filter.kind, filter.pkg, limit, filter.skip]);
+    return r.rows.map((row) => JSON.parse(String(row.doc)) as T);
+  }
+
+  async countEntities(filter: Omit<EntityListFilter, 'limit' | 'skip'>): Promise<number> {
+    const r =
+      filter.pkg === undefined
+        ? await this.q('countEntities', [filter.namespace, filter.kind])
+        : await this.q('countEntitiesPkg', [filter.namespace, filter.kind, filter.pkg]);
+    return Number(r.rows[0]!.n);
+  }
+
+  // ---- queue ----
+  async enqueue(inv: Invocation): Promise<void> {
+    // Insert and NOTIFY in one statement: one round trip, and the NOTIFY is delivered only if the insert commits.
+    await this.q('enqueue', [inv.activationId, inv.namespace, JSON.stringify(inv)]);
+    this.fireEnqueued();
+  }
+
+  async claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]> {
+    if (max <= 0) return [];
+    const r = await this.q('claim', [owner, max, Math.round(leaseMs)]);
+    return toClaimed(r.rows);
+  }
+
+  async renewLeases(owner: string, leaseMs: number): Promise<void> {
+    await this.q('renewLeases', [owner, Math.round(leaseMs)]);
+  }
+
+  async takeExpired(owner: string, leaseMs: number, max: number): Promise<ClaimedInvocation[]> {
+    if (max <= 0) return [];
+    const r = await this.q('takeExpired', [owner, Math.round(leaseMs), max]);
+    return toClaimed(r.rows);
+  }
+
+  async countInFlight(namespace: string): Promise<number> {
+    const r = await this.q('countInFlight', [namespace]);
+    return Number(r.rows[0]!.n);
+  }
+
+  async complete(records: ActivationRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    // Several records for one id in a batch: the first wins, like a second complete() would.
+    const seen = new Set<string>();
+    const batch = records.filter((r) => (seen.has(r.activationId) ? false : (seen.add(r.activationId), true)));
+    const ids: string[] = [];
+    const namespaces: string[] = [];
+    const keys: string[] = [];
+    const starts: number[] = [];
+    const ends: (number | null)[] = [];
+    const codes: number[] = [];
+    const texts: string[] = [];
+    for (const rec of batch) {
+      ids.push(rec.activationId);
+      namespaces.push(rec.namespace);
+      keys.push(activationFilterKey(rec));
+      starts.push(rec.start);
+      ends.push(rec.end ?? null);
+      codes.push(rec.statusCode);
+      texts.push(JSON.stringify(rec));
+    }
+    // Delete, insert and NOTIFY in one statement: atomic, one round trip.
+    await this.q('complete', [ids, namespaces, keys, starts, ends, codes, texts]);
+    for (const rec of batch) this.fireCompleted(rec.activationId, rec);
+  }
+
+  // ---- activations ----
+  async getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined> {
+    const r = await this.q('getActivation', [namespace, activationId]);
+    return r.rows.length ? (JSON.parse(String(r.rows[0]!.record)) as ActivationRecord) : undefined;
+  }
+
+  async listActivations(filter: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]> {
+    const limit = filter.limit > 0 ? filter.limit : null;
+    const r = await this.q('listActivations', [...activationFilterValues(filter), limit, filter.skip]);
+    return r.rows.map((row) => {
+      const rec = JSON.parse(String(row.record)) as ActivationRecord;
+      return docs ? rec : summarize(rec);
+    });
+  }
+
+  async countActivations(filter: Omit<ActivationListFilter, 'limit' | 'skip'>): Promise<number> {
+    const r = await this.q('countActivations', activationFilterValues(filter));
+    return Number(r.rows[0]!.n);
+  }
+
+  async sweepActivations(before: number, batch: number): Promise<number> {
+    if (batch <= 0) return 0;
+    const r = await this.q('sweep', [before, batch]);
+    return r.rowCount ?? 0;
+  }
+
+  // ---- notifications ----
+  onEnqueued(listener: () => void): () => void {
+    this.enqueuedListeners.add(listener);
+    return () => this.enqueuedListeners.delete(listener);
+  }
+
+  onCompleted(listener: (activationId: string, record?: ActivationRecord) => void): () => void {
+    this.completedListeners.add(listener);
+    return () => this.completedListeners.delete(listener);
+  }
+
+  private notified(msg: pg.Notification): void {
+    // Our own statements' notifications were already delivered in-process (with the record at hand).
+    if (this.ownPids.has(msg.processId)) return;
+    if (msg.channel === CHANNEL_ENQUEUED) this.fireEnqueued();
+    else if (msg.channel === CHANNEL_COMPLETED && msg.payload) this.fireCompleted(msg.payload);
+  }
+
+  private fireEnqueued(): void {
+    for (const l of [...this.enqueuedListeners]) {
+      try {
+        l();
+      } catch {
+        // a listener's failure must not stop the others
+      }
+    }
+  }
+
+  private fireCompleted(id: string, record?: ActivationRecord): void {
+    for (const l of [...this.completedListeners]) {
+      try {
+        l(id, record);
+      } catch {
+        // a listener's failure must not stop the others
+      }
+    }
+  }
+}
+
+function statements(s: string) {
+  const activationWhere = `namespace = $1
+      AND ($2::text IS NULL OR filter_key = $2 OR ($3::boolean AND filter_key >= ($2 || '/') AND filter_key < ($2 || '0')))
+      AND ($4::bigint IS NULL OR start >= $4)
+      AND ($5::bigint IS NULL OR start <= $5)`;
+  return {
+    putSetting: `WITH i AS (INSERT INTO ${s}.settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
+      SELECT value FROM i UNION ALL SELECT value FROM ${s}.settings WHERE key = $1 LIMIT 1`,
+    getSetting: `SELECT value FROM ${s}.settings WHERE key = $1`,
+    createNamespace: `INSERT INTO ${s}.namespaces (name, uuid, key_hash, subject, created, limits)
+      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+    getNamespace: `SELECT * FROM ${s}.namespaces WHERE name = $1`,
+    getNamespaceByUuid: `SELECT * FROM ${s}.namespaces WHERE uuid = $1`,
+    listNamespaces: `SELECT * FROM ${s}.namespaces ORDER BY name`,
+    deleteNamespace: `WITH e AS (DELETE FROM ${s}.entities WHERE namespace = $1)
+      DELETE FROM ${s}.namespaces WHERE name = $1`,
+    getEntity: `SELECT doc, updated FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,
+    getEntityCode: `SELECT doc, updated, code FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,
+    upsertEntity: `INSERT INTO ${s}.entities (namespace, kind, name, pkg, updated, doc, code) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      ON CONFLICT (namespace, kind, name) DO UPDATE SET pkg = excluded.pkg, updated = excluded.updated, doc = excluded.doc, code = excluded.code`,
+    insertEntity: `INSERT INTO ${s}.entities (namespace, kind, name, pkg, updated, doc, code) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      ON CONFLICT (namespace, kind, name) DO NOTHING`,
+    updateEntity: `UPDATE ${s}.entities SET pkg = $4, updated = $5, doc = $6, code = $7
+      WHERE namespace = $1 AND kind = $2 AND name = $3 AND updated = $8`,
+    deleteEntity: `DELETE FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,
+    listEntities: `SELECT doc FROM ${s}.entities WHERE namespace = $1 AND kind = $2
+      ORDER BY updated DESC, name LIMIT $3 OFFSET $4`,
+    listEntitiesPkg: `SELECT doc FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND pkg = $3
+      ORDER BY updated DESC, name LIMIT $4 OFFSET $5`,
+    countEntities: `SELECT count(*) AS n FROM ${s}.entities WHERE namespace = $1 AND kind = $2`,
+    countEntitiesPkg: `SELECT count(*) AS n FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND pkg = $3`,
+    enqueue: `WITH i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, payload) VALUES ($1, $2, 'queued', $3) RETURNING 1)
+      SELECT pg_notify('${CHANNEL_ENQUEUED}', '') FROM i`,
+    claim: `WITH c AS (SELECT activation_id FROM ${s}.queue WHERE state = 'queued' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+      UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1
+      FROM c WHERE q.activation_id = c.activation_id
+      RETURNING q.payload, q.state, q.attempts, q.seq`,
+    renewLeases: `UPDATE ${s}.queue SET lease_until = ${NOW_MS} + $2 WHERE owner = $1 AND state = 'running'`,
+    takeExpired: `WITH c AS (SELECT activation_id FROM ${s}.queue WHERE state = 'running' AND lease_until < ${NOW_MS}
+        ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+      UPDATE ${s}.queue q SET owner = $1, lease_until = ${NOW_MS} + $2
+      FROM c WHERE q.activation_id = c.activation_id
+      RETURNING q.payload, q.state, q.attempts, q.seq`,
+    countInFlight: `SELECT count(*) AS n FROM ${s}.queue WHERE namespace = $1`,
+    complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[])),
+      i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, start, "end", status_code, record)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::smallint[], $7::text[])
+        ON CONFLICT (activation_id) DO NOTHING)
+      SELECT pg_notify('${CHANNEL_COMPLETED}', id) FROM unnest($1::text[]) AS id`,
+    getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
+    listActivations: `SELECT record FROM ${s}.activations WHERE ${activationWhere}
+      ORDER BY start DESC, activation_id DESC LIMIT $6 OFFSET $7`,
+    countActivations: `SELECT count(*) AS n FROM ${s}.activations WHERE ${activationWhere}`,
+    // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
+    sweep: `DELETE FROM ${s}.activations WHERE ctid IN
+      (SELECT ctid FROM ${s}.activations WHERE start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  };
+}
+
+/** $2 name, $3 whether a package name (no "/") also matches its functions, $4 since, $5 upto. */
+function activationFilterValues(f: Omit<ActivationListFilter, 'limit' | 'skip'>): unknown[] {
+  const name = f.name === undefined || f.name === '' ? null : f.name;
+  return [f.namespace, name, name !== null && !name.includes('/'), f.since ?? null, f.upto ?? null];
+}
+
+function toNamespace(row: Row): NamespaceRow {
+  const ns: NamespaceRow = {
+    name: String(row.name),
+    uuid: String(row.uuid),
+    keyHash: String(row.key_hash),
+    subject: String(row.subject),
+    created: Number(row.created),
+  };
+  if (row.limits !== null && row.limits !== undefined) ns.limits = JSON.parse(String(row.limits));
+  return ns;
+}
+
+function toClaimed(rows: Row[]): ClaimedInvocation[] {
+  // RETURNING has no order: restore the queue order.
+  return rows
+    .map((row) => ({ row, seq: Number(row.seq) }))
+    .sort((a, b) => a.seq - b.seq)
+    .map(({ row }) => ({
+      ...(JSON.parse(String(row.payload)) as Invocation),
+      state: row.state as ClaimedInvocation['state'],
+      attempts: Number(row.attempts),
+    }));
+}
+
+/** exec with `code` put back after `kind` (the wire order kind, code, main?, binary). */
+function withCodeField(exec: Record<string, unknown>, code: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let placed = false;
+  for (const [k, v] of Object.entries(exec)) {
+    out[k] = v;
+    if (k === 'kind') {
+      out.code = code;
+      placed = true;
+    }
+  }
+  if (!placed) out.code = code;
+  return out;
+}
+
+/** OpenWhisk's list summary (§4.5), in its field order. */
+export function summarize(rec: ActivationRecord): ActivationSummary {
+  const out: Record<string, unknown> = {
+    namespace: rec.namespace,
+    name: rec.name,
+    version: rec.version,
+    publish: rec.publish,
+    annotations: rec.annotations,
+    activationId: rec.activationId,
+    start: rec.start,
+  };
+  if (rec.end !== undefined) out.end = rec.end;
+  if (rec.duration !== undefined) out.duration = rec.duration;
+  if (rec.cause !== undefined) out.cause = rec.cause;
+  out.statusCode = rec.statusCode;
+  return out as unknown as ActivationSummary;
+}
