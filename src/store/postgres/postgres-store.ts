@@ -4,6 +4,7 @@
 import pg from 'pg';
 import type { ActivationRecord, ClaimedInvocation, EntityKind, EntityListFilter, Invocation, NamespaceRow, ActivationListFilter } from '../../types.js';
 import { activationFilterKey, type ActivationSummary, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
+import { toSummary } from '../summary.js';
 import { parsePgUrl, type PgTarget } from './connection-url.js';
 import { migrate } from './migrations.js';
 import { NotifyListener } from './notify-listener.js';
@@ -262,7 +263,7 @@ export class PostgresStore implements Store {
     const r = await this.q('listActivations', [...activationFilterValues(filter), limit, filter.skip]);
     return r.rows.map((row) => {
       const rec = JSON.parse(String(row.record)) as ActivationRecord;
-      return docs ? rec : summarize(rec);
+      return docs ? rec : toSummary(rec);
     });
   }
 
@@ -329,7 +330,7 @@ function statements(s: string) {
       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
     getNamespace: `SELECT * FROM ${s}.namespaces WHERE name = $1`,
     getNamespaceByUuid: `SELECT * FROM ${s}.namespaces WHERE uuid = $1`,
-    listNamespaces: `SELECT * FROM ${s}.namespaces ORDER BY name`,
+    listNamespaces: `SELECT * FROM ${s}.namespaces ORDER BY created, name`,
     deleteNamespace: `WITH e AS (DELETE FROM ${s}.entities WHERE namespace = $1)
       DELETE FROM ${s}.namespaces WHERE name = $1`,
     getEntity: `SELECT doc, updated FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,
@@ -418,22 +419,4 @@ function withCodeField(exec: Record<string, unknown>, code: string): Record<stri
   }
   if (!placed) out.code = code;
   return out;
-}
-
-/** OpenWhisk's list summary (§4.5), in its field order. */
-export function summarize(rec: ActivationRecord): ActivationSummary {
-  const out: Record<string, unknown> = {
-    namespace: rec.namespace,
-    name: rec.name,
-    version: rec.version,
-    publish: rec.publish,
-    annotations: rec.annotations,
-    activationId: rec.activationId,
-    start: rec.start,
-  };
-  if (rec.end !== undefined) out.end = rec.end;
-  if (rec.duration !== undefined) out.duration = rec.duration;
-  if (rec.cause !== undefined) out.cause = rec.cause;
-  out.statusCode = rec.statusCode;
-  return out as unknown as ActivationSummary;
 }

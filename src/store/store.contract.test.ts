@@ -1,0 +1,499 @@
+// The Store contract, run against both adapters: SQLite (a temp file) and PostgreSQL (a fresh schema per test on the
+// machine's server, FLARE_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test). Every method, real semantics.
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Store } from './store.js';
+import type { ActionDoc, ActivationRecord, Invocation, KeyValue, PackageDoc } from '../types.js';
+import { openSqliteStore } from './sqlite/sqlite-store.js';
+import { openPostgresStore, PostgresStore } from './postgres/postgres-store.js';
+
+const PG_URL = process.env.FLARE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+interface Adapter {
+  name: 'sqlite' | 'postgres';
+  /** A fresh, empty store; `shared` returns more stores on the same data (PostgreSQL only). */
+  open(): Promise<{ store: Store; url: string }>;
+}
+
+const tempDirs: string[] = [];
+const schemas: string[] = [];
+const opened: Store[] = [];
+
+const adapters: Adapter[] = [
+  {
+    name: 'sqlite',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'flare-contract-'));
+      tempDirs.push(dir);
+      const path = join(dir, 'flare.db');
+      const store = await openSqliteStore(path);
+      opened.push(store);
+      return { store, url: path };
+    },
+  },
+  {
+    name: 'postgres',
+    async open() {
+      const url = schemaUrl(`flare_c_${randomBytes(6).toString('hex')}`);
+      const store = await openPostgresStore(url);
+      opened.push(store);
+      return { store, url };
+    },
+  },
+];
+
+function schemaUrl(schema: string): string {
+  schemas.push(schema);
+  const u = new URL(PG_URL);
+  u.searchParams.set('schema', schema);
+  return u.toString();
+}
+
+after(async () => {
+  for (const s of opened) await s.close().catch(() => undefined);
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  if (schemas.length) {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+    await c.end();
+  }
+});
+
+// ---- fixtures ----
+let clock = 1_700_000_000_000;
+const id = () => randomUUID().replace(/-/g, '');
+
+function action(ns: string, name: string, updated: number): ActionDoc {
+  const slash = name.indexOf('/');
+  return {
+    namespace: slash > 0 ? `${ns}/${name.slice(0, slash)}` : ns,
+    name: slash > 0 ? name.slice(slash + 1) : name,
+    exec: { kind: 'nodejs:20', binary: false },
+    parameters: [{ key: 'p', value: 1 }],
+    limits: { timeout: 60000, memory: 256, logs: 10, concurrency: 1 },
+    version: '0.0.1',
+    publish: false,
+    annotations: [{ key: 'exec', value: 'nodejs:20' }],
+    updated,
+  };
+}
+
+function pkgDoc(ns: string, name: string, updated: number): PackageDoc {
+  return { namespace: ns, name, binding: {}, parameters: [], version: '0.0.1', publish: false, annotations: [], updated };
+}
+
+function invocation(ns: string, extra: Partial<Invocation> = {}): Invocation {
+  return {
+    activationId: id(),
+    namespace: ns,
+    subject: 'subj',
+    actionNamespace: ns,
+    actionName: 'hello',
+    params: { name: 'x', nested: { a: [1, 2] } },
+    transactionId: id(),
+    received: Date.now(),
+    blocking: false,
+    ...extra,
+  };
+}
+
+function record(ns: string, name: string, start: number, extra: { annotations?: KeyValue[]; activationId?: string; result?: unknown } = {}): ActivationRecord {
+  return {
+    namespace: ns,
+    name,
+    version: '0.0.1',
+    subject: 'subj',
+    activationId: extra.activationId ?? id(),
+    start,
+    end: start + 5,
+    duration: 5,
+    statusCode: 0,
+    response: { status: 'success', statusCode: 0, success: true, result: extra.result ?? { ok: true } },
+    logs: ['2024-01-01T00:00:00.000Z stdout: hi'],
+    annotations: extra.annotations ?? [{ key: 'path', value: `${ns}/${name}` }],
+    publish: false,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, fn: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+for (const adapter of adapters) {
+  describe(`Store contract: ${adapter.name}`, () => {
+    it('init is idempotent and kind is reported', async () => {
+      const { store } = await adapter.open();
+      assert.equal(store.kind, adapter.name);
+      await store.init();
+      await store.init();
+      assert.equal(await store.getSetting('nope'), undefined);
+    });
+
+    it('settings: putSettingIfAbsent keeps the first value, also under concurrent calls', async () => {
+      const { store } = await adapter.open();
+      assert.equal(await store.getSetting('k'), undefined);
+      assert.equal(await store.putSettingIfAbsent('k', 'first'), 'first');
+      assert.equal(await store.putSettingIfAbsent('k', 'second'), 'first');
+      assert.equal(await store.getSetting('k'), 'first');
+      const values = await Promise.all(Array.from({ length: 12 }, (_, i) => store.putSettingIfAbsent('boot', `v${i}`)));
+      assert.equal(new Set(values).size, 1, `all callers see one value, got ${values.join(',')}`);
+      assert.equal(await store.getSetting('boot'), values[0]);
+    });
+
+    it('namespaces: create, unique name and uuid, lookups, list, delete with entities', async () => {
+      const { store } = await adapter.open();
+      const a = { name: 'ns-a', uuid: randomUUID(), keyHash: 'h'.repeat(64), subject: 's1', created: 1000 };
+      const b = { name: 'ns-b', uuid: randomUUID(), keyHash: 'k'.repeat(64), subject: 's2', created: 2000, limits: { concurrentInvocations: 3 } };
+      assert.equal(await store.createNamespace(a), true);
+      assert.equal(await store.createNamespace(b), true);
+      assert.equal(await store.createNamespace({ ...a, uuid: randomUUID() }), false, 'duplicate name');
+      assert.equal(await store.createNamespace({ ...a, name: 'ns-c' }), false, 'duplicate uuid');
+      assert.deepEqual(await store.getNamespace('ns-a'), a);
+      assert.deepEqual(await store.getNamespaceByUuid(b.uuid), b);
+      assert.equal(await store.getNamespace('ns-c'), undefined);
+      assert.equal(await store.getNamespaceByUuid(randomUUID()), undefined);
+      assert.deepEqual((await store.listNamespaces()).map((n) => n.name), ['ns-a', 'ns-b']);
+
+      await store.putEntity('ns-a', 'action', 'f', action('ns-a', 'f', 1), 'code');
+      await store.putEntity('ns-b', 'action', 'g', action('ns-b', 'g', 1), 'code');
+      assert.equal(await store.deleteNamespace('ns-a'), true);
+      assert.equal(await store.deleteNamespace('ns-a'), false);
+      assert.equal(await store.getNamespace('ns-a'), undefined);
+      assert.equal(await store.getEntity('ns-a', 'action', 'f', false), undefined, 'entities go with the namespace');
+      assert.ok(await store.getEntity('ns-b', 'action', 'g', false), 'other namespaces keep theirs');
+    });
+
+    it('entities: code stored apart, optimistic concurrency on putEntity, delete', async () => {
+      const { store } = await adapter.open();
+      const doc = action('ns', 'hello', 100);
+      assert.equal(await store.putEntity('ns', 'action', 'hello', doc, 'function main(){}', { expectUpdated: null }), 'ok');
+      assert.equal(await store.putEntity('ns', 'action', 'hello', action('ns', 'hello', 101), 'x', { expectUpdated: null }), 'conflict', 'must not exist');
+
+      const noCode = await store.getEntity<ActionDoc>('ns', 'action', 'hello', false);
+      assert.equal(noCode?.updated, 100);
+      assert.deepEqual(noCode?.doc, doc);
+      assert.equal(noCode?.doc.exec.code, undefined, 'no code unless asked');
+      const withCode = await store.getEntity<ActionDoc>('ns', 'action', 'hello', true);
+      assert.equal(withCode?.doc.exec.code, 'function main(){}');
+      assert.equal(withCode?.doc.exec.kind, 'nodejs:20');
+
+      // optimistic lock: only the writer holding the current `updated` wins
+      const v2 = { ...action('ns', 'hello', 200), version: '0.0.2' };
+      const v2b = { ...action('ns', 'hello', 201), version: '0.0.3' };
+      const [r1, r2] = await Promise.all([
+        store.putEntity('ns', 'action', 'hello', v2, 'two', { expectUpdated: 100 }),
+        store.putEntity('ns', 'action', 'hello', v2b, 'three', { expectUpdated: 100 }),
+      ]);
+      assert.deepEqual([r1, r2].sort(), ['conflict', 'ok']);
+      const winner = r1 === 'ok' ? v2 : v2b;
+      const now = await store.getEntity<ActionDoc>('ns', 'action', 'hello', true);
+      assert.equal(now?.updated, winner.updated);
+      assert.equal(now?.doc.version, winner.version);
+      assert.equal(now?.doc.exec.code, r1 === 'ok' ? 'two' : 'three');
+      assert.equal(await store.putEntity('ns', 'action', 'hello', action('ns', 'hello', 300), 'x', { expectUpdated: 100 }), 'conflict', 'stale');
+      assert.equal(await store.putEntity('ns', 'action', 'missing', action('ns', 'missing', 300), 'x', { expectUpdated: 5 }), 'conflict', 'missing');
+      assert.equal(await store.getEntity('ns', 'action', 'missing', false), undefined);
+
+      // unconditional write replaces
+      assert.equal(await store.putEntity('ns', 'action', 'hello', action('ns', 'hello', 400), 'four'), 'ok');
+      assert.equal((await store.getEntity<ActionDoc>('ns', 'action', 'hello', true))?.doc.exec.code, 'four');
+      assert.equal((await store.getEntity('ns', 'action', 'hello', true))?.updated, 400);
+
+      // kinds are separate name spaces
+      assert.equal(await store.getEntity('ns', 'package', 'hello', false), undefined);
+      assert.equal(await store.putEntity('ns', 'package', 'hello', pkgDoc('ns', 'hello', 5), undefined), 'ok');
+      assert.deepEqual((await store.getEntity<PackageDoc>('ns', 'package', 'hello', true))?.doc, pkgDoc('ns', 'hello', 5));
+
+      assert.equal(await store.deleteEntity('ns', 'action', 'hello'), true);
+      assert.equal(await store.deleteEntity('ns', 'action', 'hello'), false);
+      assert.equal(await store.getEntity('ns', 'action', 'hello', true), undefined);
+      assert.ok(await store.getEntity('ns', 'package', 'hello', false), 'the package of the same name stays');
+    });
+
+    it('entities: list newest first, paging, package filter, counts', async () => {
+      const { store } = await adapter.open();
+      const names = ['a', 'b', 'p/c', 'p/d', 'q/e', 'f'];
+      for (let i = 0; i < names.length; i++) {
+        await store.putEntity('ns', 'action', names[i]!, action('ns', names[i]!, 1000 + i), `code-${i}`);
+      }
+      await store.putEntity('other', 'action', 'z', action('other', 'z', 5000), 'c');
+      await store.putEntity('ns', 'package', 'p', pkgDoc('ns', 'p', 10), undefined);
+      const key = (d: ActionDoc) => (d.namespace.includes('/') ? `${d.namespace.split('/')[1]}/${d.name}` : d.name);
+
+      const all = await store.listEntities<ActionDoc>({ namespace: 'ns', kind: 'action', limit: 30, skip: 0 });
+      assert.deepEqual(all.map(key), ['f', 'q/e', 'p/d', 'p/c', 'b', 'a']);
+      assert.ok(all.every((d) => d.exec.code === undefined), 'lists never carry code');
+      const page = await store.listEntities<ActionDoc>({ namespace: 'ns', kind: 'action', limit: 2, skip: 2 });
+      assert.deepEqual(page.map(key), ['p/d', 'p/c']);
+      const tail = await store.listEntities<ActionDoc>({ namespace: 'ns', kind: 'action', limit: 30, skip: 5 });
+      assert.deepEqual(tail.map(key), ['a']);
+      const inP = await store.listEntities<ActionDoc>({ namespace: 'ns', kind: 'action', pkg: 'p', limit: 30, skip: 0 });
+      assert.deepEqual(inP.map(key), ['p/d', 'p/c']);
+      const loose = await store.listEntities<ActionDoc>({ namespace: 'ns', kind: 'action', pkg: '', limit: 30, skip: 0 });
+      assert.deepEqual(loose.map(key), ['f', 'b', 'a']);
+      const pkgs = await store.listEntities<PackageDoc>({ namespace: 'ns', kind: 'package', limit: 30, skip: 0 });
+      assert.deepEqual(pkgs.map((p) => p.name), ['p']);
+
+      assert.equal(await store.countEntities({ namespace: 'ns', kind: 'action' }), 6);
+      assert.equal(await store.countEntities({ namespace: 'ns', kind: 'action', pkg: 'p' }), 2);
+      assert.equal(await store.countEntities({ namespace: 'ns', kind: 'action', pkg: '' }), 3);
+      assert.equal(await store.countEntities({ namespace: 'ns', kind: 'package' }), 1);
+      assert.equal(await store.countEntities({ namespace: 'nobody', kind: 'action' }), 0);
+    });
+
+    it('queue: enqueue, claim oldest first with a lease, in-flight counts, payload round trip', async () => {
+      const { store } = await adapter.open();
+      const invs = Array.from({ length: 5 }, (_, i) => invocation(i < 3 ? 'ns1' : 'ns2', { blocking: i === 0, annotations: [{ key: 'binding', value: 'x/y' }] }));
+      for (const inv of invs) await store.enqueue(inv);
+      assert.equal(await store.countInFlight('ns1'), 3);
+      assert.equal(await store.countInFlight('ns2'), 2);
+      assert.equal(await store.countInFlight('ns3'), 0);
+      await assert.rejects(store.enqueue(invs[0]!), 'an activation id is queued once');
+
+      const first = await store.claim('node-a', 2, 10_000);
+      assert.deepEqual(first.map((c) => c.activationId), [invs[0]!.activationId, invs[1]!.activationId]);
+      const { state, attempts, ...rest } = first[0]!;
+      assert.deepEqual(rest, invs[0]);
+      assert.equal(state, 'running');
+      assert.equal(attempts, 1);
+      const next = await store.claim('node-b', 10, 10_000);
+      assert.deepEqual(next.map((c) => c.activationId), invs.slice(2).map((i) => i.activationId));
+      assert.deepEqual(await store.claim('node-b', 10, 10_000), [], 'nothing left to claim');
+      assert.deepEqual(await store.claim('node-b', 0, 10_000), []);
+      assert.equal(await store.countInFlight('ns1'), 3, 'claimed work is still in flight');
+      assert.deepEqual(await store.takeExpired('node-c', 10_000, 10), [], 'live leases are not taken');
+    });
+
+    it('queue: two owners claiming at once never get the same invocation', async () => {
+      const { store, url } = await adapter.open();
+      // On PostgreSQL the two owners use separate stores (separate pools), like two invoker nodes.
+      const other = adapter.name === 'postgres' ? await openPostgresStore(url) : store;
+      if (other !== store) opened.push(other);
+      const ids = new Set<string>();
+      for (let i = 0; i < 200; i++) {
+        const inv = invocation('ns');
+        ids.add(inv.activationId);
+        await store.enqueue(inv);
+      }
+      const got: Record<string, string[]> = { a: [], b: [] };
+      const worker = async (s: Store, owner: 'a' | 'b') => {
+        for (;;) {
+          const batch = await s.claim(owner, 7, 30_000);
+          if (batch.length === 0) return;
+          got[owner]!.push(...batch.map((c) => c.activationId));
+        }
+      };
+      await Promise.all([worker(store, 'a'), worker(other, 'b'), worker(store, 'a'), worker(other, 'b')]);
+      const all = [...got.a!, ...got.b!];
+      assert.equal(all.length, 200, 'every invocation claimed');
+      assert.equal(new Set(all).size, 200, 'no invocation claimed twice');
+      assert.deepEqual(new Set(all), ids);
+      if (adapter.name === 'postgres') assert.ok(got.a!.length > 0 && got.b!.length > 0, 'both nodes got work');
+    });
+
+    it('queue: renewLeases keeps work; an expired lease is taken over exactly once', async () => {
+      const { store } = await adapter.open();
+      const kept = invocation('ns');
+      const lost = invocation('ns');
+      await store.enqueue(kept);
+      await store.enqueue(lost);
+      assert.equal((await store.claim('alive', 1, 300)).length, 1);
+      assert.equal((await store.claim('dead', 1, 300)).length, 1);
+      await sleep(150);
+      await store.renewLeases('alive', 5_000);
+      await sleep(300); // 'dead' never renewed: its lease is over, 'alive' renewed in time
+      const [t1, t2] = await Promise.all([store.takeExpired('rescuer-1', 5_000, 10), store.takeExpired('rescuer-2', 5_000, 10)]);
+      const taken = [...t1, ...t2];
+      assert.equal(taken.length, 1, 'exactly one taker gets it');
+      assert.equal(taken[0]!.activationId, lost.activationId);
+      assert.equal(taken[0]!.state, 'running', 'it had started: resolve as interrupted, never re-run');
+      assert.equal(taken[0]!.attempts, 1);
+      assert.deepEqual(await store.takeExpired('rescuer-3', 5_000, 10), [], 'the taker holds a fresh lease');
+      assert.deepEqual(await store.claim('other', 10, 5_000), [], 'running work is never claimed again');
+      // the rescuer's lease is its own: renewing as the old owner does not steal it back
+      await store.renewLeases('dead', 60_000);
+      assert.equal(await store.countInFlight('ns'), 2);
+      assert.deepEqual(await store.takeExpired('rescuer-3', 5_000, 0), []);
+    });
+
+    it('queue: complete removes from the queue, stores the record, is idempotent', async () => {
+      const { store } = await adapter.open();
+      const inv = invocation('ns');
+      await store.enqueue(inv);
+      await store.claim('n', 1, 10_000);
+      const rec = record('ns', 'hello', ++clock, { activationId: inv.activationId, result: { v: 1 } });
+      await store.complete([rec]);
+      assert.equal(await store.countInFlight('ns'), 0);
+      assert.deepEqual(await store.getActivation('ns', inv.activationId), rec);
+      assert.equal(await store.getActivation('other-ns', inv.activationId), undefined, 'records are per namespace');
+      // a second completion (e.g. a slow node after a takeover) changes nothing
+      await store.complete([{ ...rec, response: { ...rec.response, result: { v: 2 } } }]);
+      assert.deepEqual((await store.getActivation('ns', inv.activationId))?.response.result, { v: 1 });
+      assert.equal(await store.countActivations({ namespace: 'ns' }), 1);
+      assert.deepEqual(await store.takeExpired('x', 10_000, 10), []);
+      assert.deepEqual(await store.claim('x', 10, 10_000), []);
+      // completing a batch: queued (never claimed) items leave the queue too
+      const batch = [invocation('ns'), invocation('ns'), invocation('ns')];
+      for (const b of batch) await store.enqueue(b);
+      await store.complete(batch.map((b) => record('ns', 'hello', ++clock, { activationId: b.activationId })));
+      assert.equal(await store.countInFlight('ns'), 0);
+      assert.equal(await store.countActivations({ namespace: 'ns' }), 4);
+      await store.complete([]);
+    });
+
+    it('activations: list order, paging, since/upto inclusive, name filter keys, summaries, counts', async () => {
+      const { store } = await adapter.open();
+      const t = 1_800_000_000_000;
+      const recs = [
+        record('ns', 'hello', t + 1), // "hello"
+        record('ns', 'sample/hello', t + 2, { annotations: [{ key: 'path', value: 'ns/sample/hello' }] }), // "sample/hello"
+        record('ns', 'bye', t + 3), // "bye"
+        // through a binding "mybind" of package sample: key "mybind/hello"
+        record('ns', 'sample/hello', t + 4, { annotations: [{ key: 'path', value: 'owner/sample/hello' }, { key: 'binding', value: 'ns/mybind' }] }),
+        record('ns', 'hello', t + 5),
+        record('ns', 'samplex', t + 6), // must not match the package filter "sample"
+        record('other', 'hello', t + 7),
+      ];
+      await store.complete(recs);
+      const ids = (xs: { activationId: string }[]) => xs.map((x) => x.activationId);
+      const by = (...i: number[]) => i.map((n) => recs[n]!.activationId);
+
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', limit: 30, skip: 0 }, false)), by(5, 4, 3, 2, 1, 0));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', limit: 2, skip: 1 }, false)), by(4, 3));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', limit: 30, skip: 6 }, false)), []);
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', since: t + 2, upto: t + 4, limit: 30, skip: 0 }, false)), by(3, 2, 1));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', since: t + 5, limit: 30, skip: 0 }, false)), by(5, 4));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', upto: t + 1, limit: 30, skip: 0 }, false)), by(0));
+      // name filter: "hello" = the unpackaged function plus functions of a package named hello (none here)
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'hello', limit: 30, skip: 0 }, false)), by(4, 0));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'sample/hello', limit: 30, skip: 0 }, false)), by(1));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'mybind/hello', limit: 30, skip: 0 }, false)), by(3));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'sample', limit: 30, skip: 0 }, false)), by(1), 'package filter');
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'mybind', limit: 30, skip: 0 }, false)), by(3));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'nothing', limit: 30, skip: 0 }, false)), []);
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'hello', since: t + 2, limit: 30, skip: 0 }, false)), by(4));
+
+      const summaries = await store.listActivations({ namespace: 'ns', limit: 1, skip: 0 }, false);
+      const s = summaries[0] as unknown as Record<string, unknown>;
+      for (const k of ['subject', 'response', 'logs']) assert.equal(k in s, false, `summary has no ${k}`);
+      assert.equal(s.statusCode, 0);
+      assert.equal(s.start, t + 6);
+      assert.equal(s.end, t + 11);
+      assert.deepEqual(s.annotations, recs[5]!.annotations);
+      const docs = await store.listActivations({ namespace: 'ns', limit: 1, skip: 0 }, true);
+      assert.deepEqual(docs[0], recs[5]);
+
+      assert.equal(await store.countActivations({ namespace: 'ns' }), 6);
+      assert.equal(await store.countActivations({ namespace: 'ns', name: 'hello' }), 2);
+      assert.equal(await store.countActivations({ namespace: 'ns', name: 'sample' }), 1);
+      assert.equal(await store.countActivations({ namespace: 'ns', since: t + 3, upto: t + 5 }), 3);
+      assert.equal(await store.countActivations({ namespace: 'other' }), 1);
+    });
+
+    it('activations: sweep deletes old records in batches, newer ones stay', async () => {
+      const { store } = await adapter.open();
+      const old = Array.from({ length: 25 }, (_, i) => record('ns', 'hello', 1000 + i));
+      const fresh = Array.from({ length: 5 }, (_, i) => record('ns', 'hello', 5000 + i));
+      await store.complete([...old, ...fresh]);
+      assert.equal(await store.sweepActivations(2000, 10), 10);
+      assert.equal(await store.sweepActivations(2000, 10), 10);
+      assert.equal(await store.sweepActivations(2000, 10), 5);
+      assert.equal(await store.sweepActivations(2000, 10), 0);
+      assert.equal(await store.countActivations({ namespace: 'ns' }), 5);
+      assert.equal(await store.getActivation('ns', old[0]!.activationId), undefined);
+      assert.ok(await store.getActivation('ns', fresh[0]!.activationId));
+      assert.equal(await store.sweepActivations(5000, 10), 0, 'start == before is kept');
+    });
+
+    it('notifications: onEnqueued and onCompleted fire once per event; unsubscribe stops them', async () => {
+      const { store } = await adapter.open();
+      let enq = 0;
+      const done: { id: string; rec?: ActivationRecord }[] = [];
+      const offE = store.onEnqueued(() => enq++);
+      const offC = store.onCompleted((id, rec) => done.push({ id, rec }));
+      const inv = invocation('ns');
+      await store.enqueue(inv);
+      await until('onEnqueued', () => enq >= 1);
+      const rec = record('ns', 'hello', ++clock, { activationId: inv.activationId });
+      await store.complete([rec]);
+      await until('onCompleted', () => done.length >= 1);
+      assert.equal(done[0]!.id, inv.activationId);
+      if (done[0]!.rec) assert.deepEqual(done[0]!.rec, rec);
+      await sleep(150); // a NOTIFY echo of our own statement would arrive by now
+      assert.equal(enq, 1, 'one wake-up per enqueue on the enqueuing node');
+      assert.equal(done.length, 1, 'one completion per record on the completing node');
+      offE();
+      offC();
+      await store.enqueue(invocation('ns'));
+      await store.complete([record('ns', 'hello', ++clock)]);
+      await sleep(100);
+      assert.equal(enq, 1);
+      assert.equal(done.length, 1);
+    });
+
+    if (adapter.name === 'postgres') {
+      it('postgres: notifications cross nodes (two stores, one schema) and survive a dropped LISTEN connection', async () => {
+        const { store: a, url } = await adapter.open();
+        const b = (await openPostgresStore(url)) as PostgresStore;
+        opened.push(b);
+        let wakeB = 0;
+        const doneB: string[] = [];
+        b.onEnqueued(() => wakeB++);
+        b.onCompleted((id) => doneB.push(id));
+        const inv = invocation('ns');
+        await a.enqueue(inv);
+        await until('B woken by A enqueue', () => wakeB >= 1);
+        const [claimed] = await b.claim('b', 1, 10_000);
+        assert.equal(claimed?.activationId, inv.activationId);
+        await a.complete([record('ns', 'hello', ++clock, { activationId: inv.activationId })]);
+        await until('B told of A completion', () => doneB.includes(inv.activationId));
+
+        // kill B's LISTEN session: it reconnects, wakes its listeners (work may be waiting), and hears A again
+        const pid = b.listenerPid;
+        assert.ok(pid, 'listener connected');
+        const admin = new pg.Client({ connectionString: PG_URL });
+        await admin.connect();
+        try {
+          await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        } finally {
+          await admin.end();
+        }
+        const before = wakeB;
+        await until('B listener reconnected', () => b.listenerPid !== undefined && b.listenerPid !== pid && wakeB > before, 8000);
+        const inv2 = invocation('ns');
+        const woke = wakeB;
+        await a.enqueue(inv2);
+        await until('B woken after reconnect', () => wakeB > woke);
+        await a.complete([record('ns', 'hello', ++clock, { activationId: inv2.activationId })]);
+        await until('B completion after reconnect', () => doneB.includes(inv2.activationId));
+      });
+
+      it('postgres: several nodes migrating one new schema at once', async () => {
+        const url = schemaUrl(`flare_c_${randomBytes(6).toString('hex')}`);
+        const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url)));
+        opened.push(...stores);
+        await stores[0]!.enqueue(invocation('ns'));
+        const counts = await Promise.all(stores.map((s) => s.countInFlight('ns')));
+        assert.deepEqual(counts, [1, 1, 1, 1]);
+      });
+
+      it('postgres: bad URLs are refused with a clear message', async () => {
+        await assert.rejects(openPostgresStore('postgres://127.0.0.1/test?schema=a;drop'), /invalid schema name/);
+        await assert.rejects(openPostgresStore('mysql://127.0.0.1/test'), /invalid PostgreSQL URL/);
+        await assert.rejects(openPostgresStore('postgres://127.0.0.1/test?pool_max=zero'), /invalid pool_max/);
+      });
+    }
+  });
+}
