@@ -1,0 +1,259 @@
+// Logs tab: activation records newest first, filtered by function and period, with expandable full records.
+import { Fragment } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import {
+  ApiError, get, qs, request,
+  type ActionSummary, type ActivationRecord, type ActivationSummary, type PackageSummary,
+} from './api';
+import { ErrorNote, StatusBadge } from './dialog';
+import { actionFullName, duration, isCold, localTime, recordFunction } from './format';
+import { linkTo } from './router';
+
+const PAGE = 20;
+const POLL_MS = 2000;
+const PERIODS: Record<string, { label: string; ms?: number }> = {
+  '1h': { label: 'Last hour', ms: 3_600_000 },
+  '24h': { label: 'Last 24 hours', ms: 86_400_000 },
+  '3d': { label: 'Last 3 days', ms: 3 * 86_400_000 },
+  custom: { label: 'Custom…' },
+};
+
+/** Value of a datetime-local input for a time, in local time. */
+function toLocalInput(ms: number): string {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+
+type Expanded = { state: 'loading' } | { state: 'ok'; record: ActivationRecord } | { state: 'error'; error: string };
+
+export function Logs(props: { initialFunction?: string }) {
+  const [fn, setFn] = useState(props.initialFunction ?? '');
+  const [period, setPeriod] = useState('24h');
+  const [from, setFrom] = useState(() => toLocalInput(Date.now() - 3_600_000));
+  const [to, setTo] = useState(() => toLocalInput(Date.now() + 60_000));
+  const [page, setPage] = useState(0);
+  const [live, setLive] = useState(true);
+  const [rows, setRows] = useState<ActivationSummary[] | null>(null);
+  const [hasMore, setHasMore] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [expanded, setExpanded] = useState<Record<string, Expanded>>({});
+  const [choices, setChoices] = useState<{ packages: string[]; functions: string[] }>({ packages: [], functions: [] });
+  const [updatedAt, setUpdatedAt] = useState<number | null>(null);
+  const seq = useRef(0);
+
+  useEffect(() => {
+    void (async () => {
+      try {
+        const [acts, pkgs] = await Promise.all([
+          get<ActionSummary[]>('/api/v1/namespaces/_/actions?limit=200'),
+          get<PackageSummary[]>('/api/v1/namespaces/_/packages?limit=200'),
+        ]);
+        setChoices({
+          functions: acts.map(actionFullName).sort(),
+          packages: pkgs.map((p) => p.name).sort(),
+        });
+      } catch {
+        /* the filter still works with whatever the URL asked for */
+      }
+    })();
+  }, []);
+
+  const range = (): { since?: number; upto?: number } | string => {
+    if (period !== 'custom') return { since: Date.now() - PERIODS[period]!.ms! };
+    const s = from ? new Date(from).getTime() : undefined;
+    const u = to ? new Date(to).getTime() : undefined;
+    if ((s !== undefined && Number.isNaN(s)) || (u !== undefined && Number.isNaN(u))) return 'Enter valid dates.';
+    if (s !== undefined && u !== undefined && s > u) return 'The "From" time must be before the "To" time.';
+    return { since: s, upto: u };
+  };
+
+  const load = async () => {
+    const r = range();
+    if (typeof r === 'string') {
+      setError(r);
+      setRows([]);
+      return;
+    }
+    const mine = ++seq.current;
+    try {
+      // One extra row tells whether a next page exists.
+      const list = await get<ActivationSummary[]>(
+        `/api/v1/namespaces/_/activations${qs({ limit: PAGE + 1, skip: page * PAGE, name: fn, since: r.since, upto: r.upto })}`,
+      );
+      if (mine !== seq.current) return; // a newer request (filter change) superseded this one
+      setRows(list.slice(0, PAGE));
+      setHasMore(list.length > PAGE);
+      setError(null);
+      setUpdatedAt(Date.now());
+    } catch (err) {
+      if (mine === seq.current) setError((err as Error).message);
+    }
+  };
+
+  useEffect(() => {
+    void load();
+    if (!live) return;
+    const t = setInterval(() => {
+      if (document.visibilityState !== 'hidden') void load();
+    }, POLL_MS);
+    return () => clearInterval(t);
+  }, [fn, period, from, to, page, live]);
+
+  const toggle = async (id: string) => {
+    if (expanded[id]) {
+      const next = { ...expanded };
+      delete next[id];
+      setExpanded(next);
+      return;
+    }
+    setExpanded((e) => ({ ...e, [id]: { state: 'loading' } }));
+    try {
+      const { body } = await request<ActivationRecord>(`/api/v1/namespaces/_/activations/${id}`);
+      setExpanded((e) => (e[id] ? { ...e, [id]: { state: 'ok', record: body } } : e));
+    } catch (err) {
+      const msg = err instanceof ApiError ? err.message : String(err);
+      setExpanded((e) => (e[id] ? { ...e, [id]: { state: 'error', error: msg } } : e));
+    }
+  };
+
+  const setFilter = (f: () => void) => {
+    f();
+    setPage(0);
+    setRows(null);
+  };
+
+  return (
+    <section aria-labelledby="logs-title">
+      <div class="section-head">
+        <h1 id="logs-title">Logs</h1>
+        <label class="live">
+          <input type="checkbox" checked={live} onChange={(e) => setLive((e.target as HTMLInputElement).checked)} />
+          <span class={live ? 'live-dot on' : 'live-dot'} aria-hidden="true" />
+          Live
+        </label>
+      </div>
+      <div class="filters">
+        <div class="field">
+          <label for="filter-function">Function</label>
+          <select id="filter-function" value={fn} onChange={(e) => setFilter(() => setFn((e.target as HTMLSelectElement).value))}>
+            <option value="">All functions</option>
+            {choices.packages.length > 0 && (
+              <optgroup label="Packages">
+                {choices.packages.map((p) => (
+                  <option key={`p:${p}`} value={p}>
+                    {p}/ (package)
+                  </option>
+                ))}
+              </optgroup>
+            )}
+            <optgroup label="Functions">
+              {[...new Set([...choices.functions, ...(fn && !choices.packages.includes(fn) ? [fn] : [])])].map((f) => (
+                <option key={`f:${f}`} value={f}>
+                  {f}
+                </option>
+              ))}
+            </optgroup>
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-period">Period</label>
+          <select id="filter-period" value={period} onChange={(e) => setFilter(() => setPeriod((e.target as HTMLSelectElement).value))}>
+            {Object.entries(PERIODS).map(([k, v]) => (
+              <option key={k} value={k}>
+                {v.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        {period === 'custom' && (
+          <>
+            <div class="field">
+              <label for="filter-from">From</label>
+              <input id="filter-from" type="datetime-local" value={from} onChange={(e) => setFilter(() => setFrom((e.target as HTMLInputElement).value))} />
+            </div>
+            <div class="field">
+              <label for="filter-to">To</label>
+              <input id="filter-to" type="datetime-local" value={to} onChange={(e) => setFilter(() => setTo((e.target as HTMLInputElement).value))} />
+            </div>
+          </>
+        )}
+      </div>
+      <ErrorNote error={error} />
+      {rows === null && !error && <p class="muted">Loading…</p>}
+      {rows && rows.length === 0 && !error && <p class="empty">No activations in this period.</p>}
+      {rows && rows.length > 0 && (
+        <div class="table-wrap">
+          <table class="grid logs" aria-label="Activations">
+            <thead>
+              <tr>
+                <th scope="col"><span class="sr-only">Expand</span></th>
+                <th scope="col">Time</th>
+                <th scope="col">Function</th>
+                <th scope="col">Status</th>
+                <th scope="col">Duration</th>
+                <th scope="col">Cold/warm</th>
+                <th scope="col">Activation ID</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => {
+                const x = expanded[r.activationId];
+                return (
+                  <Fragment key={r.activationId}>
+                    <tr data-activation={r.activationId} class={x ? 'open' : undefined}>
+                      <td>
+                        <button
+                          type="button"
+                          class="expand"
+                          aria-expanded={x ? 'true' : 'false'}
+                          aria-controls={`rec-${r.activationId}`}
+                          aria-label={`${x ? 'Collapse' : 'Expand'} record ${r.activationId}`}
+                          onClick={() => void toggle(r.activationId)}
+                        >
+                          {x ? '[−]' : '[+]'}
+                        </button>
+                      </td>
+                      <td>
+                        <time dateTime={new Date(r.start).toISOString()}>{localTime(r.start)}</time>
+                      </td>
+                      <td>
+                        <a {...linkTo(`functions/${recordFunction(r)}`)}>{recordFunction(r)}</a>
+                      </td>
+                      <td>
+                        <StatusBadge code={r.statusCode} />
+                      </td>
+                      <td class="num">{duration(r.duration)}</td>
+                      <td>{isCold(r) ? 'cold' : 'warm'}</td>
+                      <td>
+                        <code class="id">{r.activationId}</code>
+                      </td>
+                    </tr>
+                    {x && (
+                      <tr class="record-row">
+                        <td colSpan={7} id={`rec-${r.activationId}`}>
+                          {x.state === 'loading' && <p class="muted">Loading record…</p>}
+                          {x.state === 'error' && <ErrorNote error={x.error} />}
+                          {x.state === 'ok' && <pre class="json record">{JSON.stringify(x.record, null, 2)}</pre>}
+                        </td>
+                      </tr>
+                    )}
+                  </Fragment>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager" aria-label="Pages">
+        <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
+          ← Newer
+        </button>
+        <span aria-live="polite">Page {page + 1}</span>
+        <button type="button" disabled={!hasMore} onClick={() => setPage(page + 1)}>
+          Older →
+        </button>
+        {updatedAt && <span class="muted small">Updated {localTime(updatedAt)}</span>}
+      </nav>
+    </section>
+  );
+}
