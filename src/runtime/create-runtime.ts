@@ -1,0 +1,346 @@
+// The execution layer behind the Runtime contract: OpenWhisk's container pool for child runtime processes.
+// A run takes a warm executor of the same action version first, then a prewarmed stem cell of its kind, then a cold
+// one; all executors share one memory budget, and idle ones are evicted.
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import type { Runtime, RuntimeKind, RunOutcome, RunRequest, SandboxStatus } from './runtime.js';
+import { Executor } from './executor.js';
+import { mapInit, mapRun, type Mapped } from './result-mapping.js';
+import { writeActionCode, CodeError } from './action-code.js';
+import type { RunnerCommand, Sandbox } from './sandbox.js';
+import { detectSandbox } from './detect-sandbox.js';
+
+export interface RuntimeOptions {
+  dataDir: string; // server data dir; executor scratch/code dirs go under join(dataDir, 'executors')
+  memoryBudgetMb: number; // total memory for all executors (OpenWhisk invoker user memory), default 4096
+  resultMaxBytes: number; // 1048576
+  requireSandbox: boolean; // true → throw if isolation is unavailable; false → unsafe dev mode with a warning
+  idleEvictMs?: number; // evict idle warm executors (default 10 min)
+  logger?: { warn(msg: string): void; info(msg: string): void };
+  /** Prewarmed stem cells per kind (default nodejs:20 ×2, python:3.11 ×1); 0 disables. */
+  stemCells?: Record<string, number>;
+  /** Memory of a stem cell until it is assigned an action, MB (default 256). */
+  stemCellMemoryMb?: number;
+  /** Force the unsafe (unsandboxed) mode even where isolation is available (benchmarks, tests). */
+  unsafe?: boolean;
+}
+
+const RUNNERS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'runners');
+
+const KINDS: RuntimeKind[] = [
+  { kind: 'nodejs:20', family: 'nodejs', default: true, deprecated: false },
+  { kind: 'python:3.11', family: 'python', default: true, deprecated: false },
+];
+
+function runnerFor(kind: string): RunnerCommand {
+  if (kind.startsWith('python')) {
+    return { command: '/usr/bin/python3', args: ['-I', '-S', '-u'], script: join(RUNNERS_DIR, 'python-runner.py') };
+  }
+  return { command: process.execPath, args: [], script: join(RUNNERS_DIR, 'node-runner.cjs') };
+}
+
+export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const root = join(opts.dataDir, 'executors');
+  // Executors never outlive the server process; anything left here is from a previous run.
+  mkdirSync(root, { recursive: true });
+  for (const name of readdirSync(root)) rmSync(join(root, name), { recursive: true, force: true });
+  const sandbox = await detectSandbox({
+    root,
+    requireSandbox: opts.requireSandbox,
+    forceUnsafe: opts.unsafe === true,
+    runnersDir: RUNNERS_DIR,
+  });
+  if (!sandbox.status.isolated) opts.logger?.warn(sandbox.status.description);
+  else opts.logger?.info(`sandbox: ${sandbox.status.description}`);
+  const rt = new PoolRuntime(opts, sandbox);
+  rt.prewarm();
+  return rt;
+}
+
+class PoolRuntime implements Runtime {
+  readonly kinds = KINDS;
+  readonly sandbox: SandboxStatus;
+  private readonly executors = new Set<Executor>();
+  private readonly listeners: Array<() => void> = [];
+  private readonly idleEvictMs: number;
+  private readonly stemCells: Record<string, number>;
+  private readonly stemMb: number;
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+  private prewarmScheduled = false;
+
+  constructor(
+    private readonly opts: RuntimeOptions,
+    private readonly box: Sandbox,
+  ) {
+    this.sandbox = box.status;
+    this.idleEvictMs = opts.idleEvictMs ?? 10 * 60_000;
+    this.stemCells = opts.stemCells ?? { 'nodejs:20': 2, 'python:3.11': 1 };
+    this.stemMb = opts.stemCellMemoryMb ?? 256;
+    this.sweeper = setInterval(() => this.evictIdle(), Math.min(30_000, Math.max(50, this.idleEvictMs / 2)));
+    this.sweeper.unref();
+  }
+
+  resolveKind(kind: string): string | undefined {
+    const exact = KINDS.find((k) => k.kind === kind);
+    if (exact) return exact.kind;
+    const m = /^(\w+):default$/.exec(kind);
+    if (m) return KINDS.find((k) => k.family === m[1] && k.default)?.kind;
+    return undefined;
+  }
+
+  freeSlots(memoryMb: number): number {
+    const free = this.opts.memoryBudgetMb - this.busyMb();
+    return Math.max(0, Math.floor(free / Math.max(1, memoryMb)));
+  }
+
+  onCapacity(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    await Promise.all([...this.executors].map((e) => this.destroy(e)));
+  }
+
+  async run(req: RunRequest): Promise<RunOutcome> {
+    const begin = Date.now();
+    try {
+      return await this.runInner(req);
+    } catch (e) {
+      this.opts.logger?.warn(`runtime failure for ${req.activationId}: ${(e as Error).stack ?? e}`);
+      return {
+        statusCode: 3,
+        result: { error: `Failed to run the action: ${(e as Error).message ?? e}` },
+        logs: [],
+        start: begin,
+        end: Date.now(),
+        timeout: false,
+      };
+    }
+  }
+
+  private async runInner(req: RunRequest): Promise<RunOutcome> {
+    const action = req.action;
+    const kind = this.resolveKind(action.exec.kind);
+    const memoryMb = action.limits.memory;
+    const timeoutMs = action.limits.timeout;
+    const logLimit = Math.max(0, action.limits.logs) * 1_048_576;
+    if (!kind) {
+      const now = Date.now();
+      return {
+        statusCode: 3,
+        result: { error: `The specified runtime '${action.exec.kind}' is not supported by this platform.` },
+        logs: [],
+        start: now,
+        end: now,
+        timeout: false,
+      };
+    }
+    const key = poolKey(req);
+    let start = Date.now();
+    let initTime: number | undefined;
+    let ex = this.takeWarm(key);
+    if (!ex) {
+      // Cold path (stem cell or new process): start covers code preparation and init.
+      start = Date.now();
+      const code = action.exec.code ?? (req.loadCode ? await req.loadCode() : undefined);
+      if (code === undefined) {
+        return { statusCode: 3, result: { error: 'Action could not be found or may have been deleted.' }, logs: [], start, end: Date.now(), timeout: false };
+      }
+      ex = this.takeStem(kind, memoryMb, req.namespace) ?? this.spawn(kind, memoryMb, req.namespace);
+      ex.state = 'busy';
+      ex.logs.begin(logLimit);
+      const family = kind.split(':')[0];
+      let file: { file: string; binary: boolean };
+      try {
+        file = writeActionCode(family, code, action.exec.binary, ex.sandbox.codeDirHost, ex.sandbox.codeDirInside);
+      } catch (e) {
+        void this.destroy(ex);
+        const msg = e instanceof CodeError ? e.message : String(e);
+        return this.finishEarly(start, { statusCode: 2, result: { error: `Initialization has failed due to: ${msg}` }, timeout: false, destroy: true });
+      }
+      const initEnv: Record<string, string> = {
+        __OW_API_HOST: req.apiHost,
+        __OW_NAMESPACE: req.namespace,
+        __OW_ACTION_NAME: req.actionName,
+        __OW_ACTION_VERSION: action.version,
+        ...req.env,
+      };
+      const reply = await ex.exchange(
+        { op: 'init', main: action.exec.main || 'main', file: file.file, binary: file.binary, env: initEnv },
+        timeoutMs,
+      );
+      initTime = Date.now() - start;
+      const failed = mapInit(reply, timeoutMs, ex.sandbox.oomKilled());
+      if (failed) {
+        if (reply.kind !== 'reply') await this.destroy(ex);
+        const logs = await this.collect(ex, reply.kind === 'reply');
+        void this.destroy(ex);
+        return { ...this.outcome(failed, logs, start), initTime };
+      }
+      ex.key = key;
+    } else {
+      ex.logs.begin(logLimit);
+    }
+    const deadline = Date.now() + timeoutMs;
+    const env: Record<string, string> = {
+      __OW_ACTIVATION_ID: req.activationId,
+      __OW_TRANSACTION_ID: req.transactionId,
+      __OW_NAMESPACE: req.namespace,
+      __OW_ACTION_NAME: req.actionName,
+      __OW_ACTION_VERSION: action.version,
+      __OW_DEADLINE: String(deadline),
+    };
+    if (req.apiKey !== undefined) env.__OW_API_KEY = req.apiKey;
+    const reply = await ex.exchange({ op: 'run', value: req.params, env }, timeoutMs);
+    // Timeout or death: kill the whole sandbox first so both log streams close.
+    if (reply.kind !== 'reply') await this.destroy(ex);
+    const mapped = mapRun(reply, timeoutMs, this.opts.resultMaxBytes, ex.sandbox.oomKilled());
+    const logs = await this.collect(ex, reply.kind === 'reply');
+    if (mapped.destroy || !ex.alive) void this.destroy(ex);
+    else this.release(ex);
+    const out = this.outcome(mapped, logs, start);
+    if (initTime !== undefined) out.initTime = initTime;
+    return out;
+  }
+
+  private finishEarly(start: number, m: Mapped): RunOutcome {
+    return this.outcome(m, [], start);
+  }
+
+  private outcome(m: Mapped, logs: string[], start: number): RunOutcome {
+    const o: RunOutcome = { statusCode: m.statusCode, result: m.result, logs, start, end: Date.now(), timeout: m.timeout };
+    if (m.size !== undefined) o.size = m.size;
+    return o;
+  }
+
+  private async collect(ex: Executor, replied: boolean): Promise<string[]> {
+    const complete = await ex.logs.waitForEnd(replied ? 2000 : 500);
+    return ex.logs.finish(complete);
+  }
+
+  private takeWarm(key: string): Executor | undefined {
+    let best: Executor | undefined;
+    for (const e of this.executors) {
+      if (e.state === 'ready' && e.key === key && e.alive && (!best || e.lastUsed > best.lastUsed)) best = e;
+    }
+    if (best) best.state = 'busy';
+    return best;
+  }
+
+  private takeStem(kind: string, memoryMb: number, namespace: string): Executor | undefined {
+    for (const e of this.executors) {
+      if (e.state === 'stem' && e.kind === kind && e.alive && e.sandbox.assign(memoryMb, namespace)) {
+        e.state = 'busy';
+        e.memoryMb = memoryMb;
+        this.schedulePrewarm();
+        return e;
+      }
+    }
+    return undefined;
+  }
+
+  private spawn(kind: string, memoryMb: number, namespace: string | undefined): Executor {
+    this.makeRoom(memoryMb);
+    const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    const handle = this.box.prepare({ id, runner: runnerFor(kind), memoryMb, namespace, env: {} });
+    const ex = new Executor(id, kind, memoryMb, handle, this.opts.resultMaxBytes);
+    this.executors.add(ex);
+    return ex;
+  }
+
+  /** Evicts idle executors (least recently used first, stem cells last) until `memoryMb` more fits the budget. */
+  private makeRoom(memoryMb: number): void {
+    let total = this.totalMb();
+    if (total + memoryMb <= this.opts.memoryBudgetMb) return;
+    const idle = [...this.executors]
+      .filter((e) => e.state === 'ready' || e.state === 'stem')
+      .sort((a, b) => (a.state === b.state ? a.lastUsed - b.lastUsed : a.state === 'ready' ? -1 : 1));
+    for (const e of idle) {
+      if (total + memoryMb <= this.opts.memoryBudgetMb) break;
+      total -= e.memoryMb;
+      void this.destroy(e);
+    }
+  }
+
+  private release(ex: Executor): void {
+    ex.state = 'ready';
+    ex.lastUsed = Date.now();
+    this.notify();
+  }
+
+  private async destroy(ex: Executor): Promise<void> {
+    const wasBusy = ex.state === 'busy';
+    if (!this.executors.has(ex)) return;
+    this.executors.delete(ex);
+    await ex.kill();
+    if (wasBusy) this.notify();
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch {
+        /* a listener's failure is not the runtime's */
+      }
+    }
+  }
+
+  private busyMb(): number {
+    let n = 0;
+    for (const e of this.executors) if (e.state === 'busy') n += e.memoryMb;
+    return n;
+  }
+
+  private totalMb(): number {
+    let n = 0;
+    for (const e of this.executors) n += e.memoryMb;
+    return n;
+  }
+
+  private evictIdle(): void {
+    const now = Date.now();
+    for (const e of this.executors) {
+      if (!e.alive && e.state !== 'busy') void this.destroy(e);
+      else if (e.state === 'ready' && now - e.lastUsed > this.idleEvictMs) void this.destroy(e);
+    }
+    this.prewarm();
+  }
+
+  private schedulePrewarm(): void {
+    if (this.prewarmScheduled || this.closed) return;
+    this.prewarmScheduled = true;
+    // Replace the stem cell after the current activation had its head start.
+    setTimeout(() => {
+      this.prewarmScheduled = false;
+      this.prewarm();
+    }, 20).unref();
+  }
+
+  /** Tops up the prewarmed stem cells of each kind, within the memory budget. */
+  prewarm(): void {
+    if (this.closed) return;
+    for (const [kind, want] of Object.entries(this.stemCells)) {
+      let have = 0;
+      for (const e of this.executors) if (e.state === 'stem' && e.kind === kind && e.alive) have++;
+      for (; have < want; have++) {
+        if (this.totalMb() + this.stemMb > this.opts.memoryBudgetMb) return;
+        const id = `stem-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+        const handle = this.box.prepare({ id, runner: runnerFor(kind), memoryMb: this.stemMb, env: {} });
+        const ex = new Executor(id, kind, this.stemMb, handle, this.opts.resultMaxBytes);
+        this.executors.add(ex);
+      }
+    }
+  }
+}
+
+/** Warm executors are reused only for the same invoking namespace and the same action version. */
+function poolKey(req: RunRequest): string {
+  const a = req.action;
+  return JSON.stringify([req.namespace, a.namespace, a.name, a.version, a.updated, a.exec.kind]);
+}
