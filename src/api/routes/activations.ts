@@ -1,0 +1,49 @@
+// Activations (§2.6): list with filters, get by id, result, logs. Unknown, running and swept ids answer D2's 404.
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../server.js';
+import type { ActivationRecord } from '../../types.js';
+import { ApiError, Messages, badRequest } from '../errors.js';
+import { parseBool, parseEpoch, parseListParams } from '../list-params.js';
+import { ownNamespace } from './namespace-access.js';
+
+type Req = { Params: { namespace: string; id: string }; Querystring: Record<string, string | undefined> };
+
+const NAME_FILTER = /^[^/]+(\/[^/]+)?$/;
+
+export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
+  const { store } = ctx;
+
+  app.get<Req>('/api/v1/namespaces/:namespace/activations', async (req) => {
+    const ns = ownNamespace(req, req.params.namespace);
+    const q = req.query;
+    const p = parseListParams(q, 'activations');
+    const docs = parseBool(q.docs, 'docs');
+    if (p.count && docs) throw badRequest("The parameter 'docs' is not permitted with 'count'.");
+    let name = q.name;
+    if (name !== undefined && name !== '') {
+      if (!NAME_FILTER.test(name)) throw badRequest(`Parameter may be a 'simple' name or 'package-name/simple' name: ${name}`);
+    } else name = undefined;
+    const since = parseEpoch(q.since);
+    const upto = parseEpoch(q.upto);
+    const filter = { namespace: ns, ...(name ? { name } : {}), ...(since !== undefined ? { since } : {}), ...(upto !== undefined ? { upto } : {}) };
+    if (p.count) return { activations: await store.countActivations(filter) };
+    return store.listActivations({ ...filter, limit: p.limit, skip: p.skip }, docs);
+  });
+
+  const load = async (ns: string, id: string): Promise<ActivationRecord> => {
+    if (id.length !== 32) throw badRequest(`Activation id length is ${id.length} but must be 32.`);
+    const rec = await store.getActivation(ns, id);
+    if (!rec) throw new ApiError(404, Messages.activationNotFound);
+    return rec;
+  };
+
+  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id', async (req) => load(ownNamespace(req, req.params.namespace), req.params.id));
+
+  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id/result', async (req) => {
+    return (await load(ownNamespace(req, req.params.namespace), req.params.id)).response;
+  });
+
+  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id/logs', async (req) => {
+    return { logs: (await load(ownNamespace(req, req.params.namespace), req.params.id)).logs };
+  });
+}

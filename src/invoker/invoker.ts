@@ -1,0 +1,165 @@
+// The invoker role: claims queued invocations as executor capacity allows, runs them, writes their records, keeps
+// its leases alive, and resolves the work of dead nodes (expired leases) as interrupted.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { ActionDoc, ClaimedInvocation } from '../types.js';
+import { RecordWriter } from './record-writer.js';
+import { buildRecord, internalErrorRecord, INTERRUPTED_MESSAGE } from './build-record.js';
+
+export interface InvokerOptions {
+  store: Store;
+  runtime: Runtime;
+  logger: Logger;
+  /** __OW_API_HOST for functions. */
+  apiHost: () => string;
+  leaseMs: number;
+  /** Memory used to estimate free slots before the action is known (the default action memory). */
+  defaultMemoryMb: number;
+  /** Upper bound on concurrently running activations on this node. */
+  maxConcurrent: number;
+  /** Fallback poll for work when a notification is missed (ms). */
+  pollMs?: number;
+}
+
+const MAX_CLAIM = 64;
+
+export class Invoker {
+  readonly owner = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly writer: RecordWriter;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private running = 0;
+  private pumping = false;
+  private again = false;
+  private stopped = false;
+  private readonly active = new Set<Promise<void>>();
+
+  constructor(private readonly o: InvokerOptions) {
+    this.writer = new RecordWriter(o.store, (err) => o.logger.error({ err }, 'writing activation records failed; retrying'));
+  }
+
+  start(): void {
+    const { store, runtime, leaseMs } = this.o;
+    this.unsubscribe = store.onEnqueued(() => this.schedule());
+    runtime.onCapacity(() => this.schedule());
+    this.timers.push(setInterval(() => this.schedule(), this.o.pollMs ?? 500));
+    this.timers.push(
+      setInterval(() => {
+        if (this.running > 0) store.renewLeases(this.owner, leaseMs).catch((err) => this.o.logger.error({ err }, 'lease renewal failed'));
+      }, Math.max(100, Math.floor(leaseMs / 3))),
+    );
+    this.timers.push(setInterval(() => void this.resolveExpired(), Math.min(1_000, leaseMs)));
+    void this.resolveExpired();
+    this.schedule();
+  }
+
+  /** Stops claiming; waits up to graceMs for running activations. Unfinished ones are resolved by lease expiry. */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    for (const t of this.timers) clearInterval(t);
+    const all = Promise.all([...this.active]);
+    await Promise.race([all, new Promise((r) => setTimeout(r, graceMs))]);
+    await this.writer.drain();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  private freeSlots(): number {
+    const byRuntime = this.o.runtime.freeSlots(this.o.defaultMemoryMb);
+    return Math.min(byRuntime, this.o.maxConcurrent - this.running, MAX_CLAIM);
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        const free = this.freeSlots();
+        if (free <= 0) break;
+        const items = await this.o.store.claim(this.owner, free, this.o.leaseMs);
+        for (const inv of items) this.track(this.execute(inv));
+        if (items.length === free) this.again = true;
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.o.logger.error({ err }, 'claiming work failed');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.active.add(p);
+    void p.finally(() => this.active.delete(p));
+  }
+
+  private async execute(inv: ClaimedInvocation): Promise<void> {
+    this.running++;
+    const { store, runtime } = this.o;
+    let action: ActionDoc | undefined;
+    try {
+      action = (await store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, false))?.doc;
+      if (!action) {
+        this.finish(internalErrorRecord(inv, 'Action could not be found or may have been deleted.'));
+        return;
+      }
+      const env: Record<string, string> = {};
+      for (const p of action.parameters) {
+        if (p.init) env[p.key] = typeof p.value === 'string' ? p.value : JSON.stringify(p.value);
+      }
+      const outcome = await runtime.run({
+        activationId: inv.activationId,
+        transactionId: inv.transactionId,
+        namespace: inv.namespace,
+        actionName: `/${inv.actionNamespace}/${inv.actionName}`,
+        action,
+        loadCode: async () => {
+          const e = await store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, true);
+          if (e?.doc.exec.code === undefined) throw new Error('Action could not be found or may have been deleted.');
+          return e.doc.exec.code;
+        },
+        params: inv.params,
+        env,
+        ...(inv.apiKey ? { apiKey: inv.apiKey } : {}),
+        apiHost: this.o.apiHost(),
+      });
+      this.finish(buildRecord(inv, action, outcome));
+    } catch (err) {
+      this.o.logger.error({ err, activationId: inv.activationId }, 'activation failed inside Flare');
+      this.finish(internalErrorRecord(inv, `The action could not be run: ${(err as Error)?.message ?? String(err)}`, action));
+    } finally {
+      this.running--;
+      this.schedule();
+    }
+  }
+
+  private finish(record: Parameters<RecordWriter['write']>[0]): void {
+    // After stop's grace period the records are left to lease expiry (→ interrupted) rather than half-written.
+    this.writer.write(record);
+  }
+
+  /** Work whose node died: claimed = possibly started, so it gets a statusCode 3 record instead of a silent re-run. */
+  private async resolveExpired(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const expired = await this.o.store.takeExpired(this.owner, this.o.leaseMs, 500);
+      for (const inv of expired) {
+        const action = (await this.o.store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, false))?.doc;
+        this.writer.write(internalErrorRecord(inv, INTERRUPTED_MESSAGE, action));
+      }
+      if (expired.length) this.o.logger.warn({ count: expired.length }, 'resolved interrupted invocations of a stopped node');
+    } catch (err) {
+      this.o.logger.error({ err }, 'resolving expired leases failed');
+    }
+  }
+}

@@ -1,0 +1,35 @@
+// Deletes activation records older than the retention period (D4) in small batches, so a sweep never holds the
+// store for long.
+import type { Logger } from 'pino';
+import type { Store } from './store.js';
+
+const BATCH = 1_000;
+
+export function startRetentionSweeper(store: Store, retentionMs: number, logger: Logger): () => void {
+  // Sweep often enough that a record outlives its retention by at most a quarter of it (capped at a minute).
+  const every = Math.max(250, Math.min(60_000, Math.floor(retentionMs / 4)));
+  let running = false;
+  const sweep = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const before = Date.now() - retentionMs;
+      let total = 0;
+      for (;;) {
+        const n = await store.sweepActivations(before, BATCH);
+        total += n;
+        if (n < BATCH) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      if (total) logger.info({ swept: total }, 'retention sweep');
+    } catch (err) {
+      logger.error({ err }, 'retention sweep failed');
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void sweep(), every);
+  timer.unref();
+  void sweep();
+  return () => clearInterval(timer);
+}
