@@ -298,7 +298,16 @@ export function registerFunctionsCommands(program: Command): void {
       const name = args[0]!;
       const body = buildActionBody(args[1], opts, verb);
       const client = connectedClient();
-      await client.request('PUT', `actions/${actionPath(name)}`, { query: { overwrite: verb === 'update' }, body });
+      const put = () => client.request('PUT', `actions/${actionPath(name)}`, { query: { overwrite: verb === 'update' }, body });
+      try {
+        await put();
+      } catch (err) {
+        // `create pkg/fn` in a package that does not exist yet: create the package, as a project deploy would.
+        const segs = actionPath(name).split('/');
+        if (!(err instanceof ApiError) || err.status !== 404 || segs.length !== 2 || verb !== 'create') throw err;
+        await client.request('PUT', `packages/${segs[0]}`, { query: { overwrite: false }, body: {}, noThrow: true });
+        await put();
+      }
       out(`ok: ${verb}d function ${name}\n`);
     });
   }
