@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { startFlare } from '../server.js';
+import { credentialsPath, ensureBootstrapConnection } from './credentials.js';
 
 export function registerServe(program: Command): void {
   program
@@ -25,6 +26,16 @@ export function registerServe(program: Command): void {
         out.write(`Auth key:  ${flare.bootstrap.auth}\n`);
       }
       out.write(`API host:  ${flare.url}\n`);
+      // First start for a new user: make the bootstrap namespace the CLI's connection (never overwrites one).
+      if (flare.bootstrap?.auth) {
+        try {
+          if (ensureBootstrapConnection(flare.url, flare.bootstrap.namespace, flare.bootstrap.auth)) {
+            out.write(`CLI:       connected to namespace '${flare.bootstrap.namespace}' (${credentialsPath()})\n`);
+          }
+        } catch {
+          // an unwritable config dir must not stop the server
+        }
+      }
       for (const line of flare.notices) out.write(`${line}\n`);
       let stopping = false;
       const stop = async () => {
