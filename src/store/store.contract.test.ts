@@ -276,6 +276,17 @@ for (const adapter of adapters) {
       assert.deepEqual(await store.takeExpired('node-c', 10_000, 10), [], 'live leases are not taken');
     });
 
+    it('queue: many concurrent enqueues all land; a duplicate among them is refused alone', async () => {
+      const { store } = await adapter.open();
+      const invs = Array.from({ length: 60 }, () => invocation('ns'));
+      const dup = { ...invs[10]!, params: { again: true } };
+      const results = await Promise.allSettled([...invs.map((i) => store.enqueue(i)), store.enqueue(dup)]);
+      assert.equal(results.filter((r) => r.status === 'rejected').length, 1, 'exactly the duplicate is refused');
+      assert.equal(await store.countInFlight('ns'), 60);
+      const claimed = await store.claim('n', 100, 10_000);
+      assert.deepEqual(new Set(claimed.map((c) => c.activationId)), new Set(invs.map((i) => i.activationId)));
+    });
+
     it('queue: two owners claiming at once never get the same invocation', async () => {
       const { store, url } = await adapter.open();
       // On PostgreSQL the two owners use separate stores (separate pools), like two invoker nodes.

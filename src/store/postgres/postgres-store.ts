@@ -8,6 +8,7 @@ import { toSummary } from '../summary.js';
 import { parsePgUrl, type PgTarget } from './connection-url.js';
 import { migrate } from './migrations.js';
 import { NotifyListener } from './notify-listener.js';
+import { WriteCoalescer } from './write-coalescer.js';
 
 export const CHANNEL_ENQUEUED = 'flare_enqueued';
 export const CHANNEL_COMPLETED = 'flare_completed';
@@ -36,6 +37,9 @@ export class PostgresStore implements Store {
   private readonly enqueuedListeners = new Set<() => void>();
   private readonly completedListeners = new Set<(id: string, record?: ActivationRecord) => void>();
   private initialized = false;
+  // Concurrent enqueues and completes are sent as one statement each (see write-coalescer.ts).
+  private readonly enqueues = new WriteCoalescer<Invocation>((items) => this.enqueueBatch(items));
+  private readonly completes = new WriteCoalescer<ActivationRecord[]>((items) => this.completeBatch(items.flat()));
 
   constructor(private readonly target: PgTarget) {
     this.schema = target.schema;
@@ -200,9 +204,15 @@ export class PostgresStore implements Store {
 
   // ---- queue ----
   async enqueue(inv: Invocation): Promise<void> {
-    // Insert and NOTIFY in one statement: one round trip, and the NOTIFY is delivered only if the insert commits.
-    await this.q('enqueue', [inv.activationId, inv.namespace, JSON.stringify(inv)]);
+    await this.enqueues.push(inv);
     this.fireEnqueued();
+  }
+
+  /** Insert and NOTIFY in one statement: one round trip, and the NOTIFY is delivered only if the insert commits. */
+  private async enqueueBatch(items: Invocation[]): Promise<(Error | undefined)[]> {
+    const r = await this.q('enqueue', [items.map((i) => i.activationId), items.map((i) => i.namespace), items.map((i) => JSON.stringify(i))]);
+    const inserted = new Set((r.rows[0]!.ids as string[] | null) ?? []);
+    return items.map((i) => (inserted.delete(i.activationId) ? undefined : new Error(`activation ${i.activationId} is already queued`)));
   }
 
   async claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]> {
@@ -228,9 +238,14 @@ export class PostgresStore implements Store {
 
   async complete(records: ActivationRecord[]): Promise<void> {
     if (records.length === 0) return;
-    // Several records for one id in a batch: the first wins, like a second complete() would.
+    await this.completes.push(records);
+    for (const rec of records) this.fireCompleted(rec.activationId, rec);
+  }
+
+  /** Delete, insert and NOTIFY in one statement: atomic, one round trip. */
+  private async completeBatch(records: ActivationRecord[]): Promise<void> {
+    // Several records for one id: the first wins, like a second complete() would.
     const seen = new Set<string>();
-    const batch = records.filter((r) => (seen.has(r.activationId) ? false : (seen.add(r.activationId), true)));
     const ids: string[] = [];
     const namespaces: string[] = [];
     const keys: string[] = [];
@@ -238,7 +253,9 @@ export class PostgresStore implements Store {
     const ends: (number | null)[] = [];
     const codes: number[] = [];
     const texts: string[] = [];
-    for (const rec of batch) {
+    for (const rec of records) {
+      if (seen.has(rec.activationId)) continue;
+      seen.add(rec.activationId);
       ids.push(rec.activationId);
       namespaces.push(rec.namespace);
       keys.push(activationFilterKey(rec));
@@ -247,9 +264,7 @@ export class PostgresStore implements Store {
       codes.push(rec.statusCode);
       texts.push(JSON.stringify(rec));
     }
-    // Delete, insert and NOTIFY in one statement: atomic, one round trip.
     await this.q('complete', [ids, namespaces, keys, starts, ends, codes, texts]);
-    for (const rec of batch) this.fireCompleted(rec.activationId, rec);
   }
 
   // ---- activations ----
@@ -348,8 +363,13 @@ function statements(s: string) {
       ORDER BY updated DESC, name LIMIT $4 OFFSET $5`,
     countEntities: `SELECT count(*) AS n FROM ${s}.entities WHERE namespace = $1 AND kind = $2`,
     countEntitiesPkg: `SELECT count(*) AS n FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND pkg = $3`,
-    enqueue: `WITH i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, payload) VALUES ($1, $2, 'queued', $3) RETURNING 1)
-      SELECT pg_notify('${CHANNEL_ENQUEUED}', '') FROM i`,
+    // One NOTIFY per statement (listeners only need "work may be waiting"); ON CONFLICT lets the other items of a
+    // coalesced batch through when one id is a duplicate.
+    enqueue: `WITH i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, payload)
+        SELECT a, n, 'queued', p FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(a, n, p, o) ORDER BY o
+        ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id),
+      n AS (SELECT pg_notify('${CHANNEL_ENQUEUED}', '') FROM (SELECT 1 FROM i LIMIT 1) AS any_row)
+      SELECT array(SELECT activation_id FROM i) AS ids, (SELECT count(*) FROM n) AS notified`,
     claim: `WITH c AS (SELECT activation_id FROM ${s}.queue WHERE state = 'queued' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
       UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1
       FROM c WHERE q.activation_id = c.activation_id

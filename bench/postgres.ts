@@ -1,0 +1,310 @@
+// PostgreSQL queue benchmark: Flare's PostgreSQL store next to graphile-worker on the same server, same loop shape.
+//   - add→complete latency: one job at a time; a producer adds it, a worker pool (10 workers, woken by LISTEN/NOTIFY)
+//     runs a no-op and writes the completion; measured from the add call to the completion being committed.
+//   - no-op throughput: 10 producers add jobs one by one (unbatched); 10 workers take one job per query; jobs/s from
+//     the first add to the last completion.
+// Flare's shape: producer = an "API node" store, workers = an "invoker node" store (separate pools and LISTEN
+// connections, like two processes), claim(owner, 1) → complete([record]). Each side gets its own fresh schema.
+// Run alone: node --import tsx bench/postgres.ts   (FLARE_BENCH_PG_URL overrides the server URL)
+import { randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { run, Logger, type Runner } from 'graphile-worker';
+import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
+import type { Store } from '../src/store/store.js';
+import type { ActivationRecord, Invocation } from '../src/types.js';
+
+export interface BenchRow {
+  name: string;
+  p50?: number;
+  p99?: number;
+  value?: number;
+  unit: string;
+}
+
+const PG_URL = process.env.FLARE_BENCH_PG_URL ?? process.env.FLARE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const WORKERS = 10;
+const PRODUCERS = 10;
+const LATENCY_N = Number(process.env.FLARE_BENCH_PG_LATENCY_N ?? 300);
+const THROUGHPUT_N = Number(process.env.FLARE_BENCH_PG_THROUGHPUT_N ?? 3000);
+const WARMUP_N = 100;
+
+export async function benchPostgres(): Promise<BenchRow[]> {
+  const suffix = randomBytes(4).toString('hex');
+  const flareSchema = `flare_bench_${suffix}`;
+  const gwSchema = `gw_bench_${suffix}`;
+  const rows: BenchRow[] = [];
+  try {
+    const only = process.env.FLARE_BENCH_PG_ONLY; // "flare" or "graphile" (for profiling one side)
+    if (only !== 'flare') rows.push(...(await benchGraphile(gwSchema)));
+    if (only !== 'graphile') rows.push(...(await benchFlare(flareSchema)));
+  } finally {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${flareSchema}" CASCADE`);
+    await c.query(`DROP SCHEMA IF EXISTS "${gwSchema}" CASCADE`);
+    await c.end();
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- graphile-worker
+
+async function benchGraphile(schema: string): Promise<BenchRow[]> {
+  const silent = new Logger(() => () => undefined);
+  const runner: Runner = await run({
+    connectionString: PG_URL,
+    schema,
+    concurrency: WORKERS,
+    maxPoolSize: WORKERS + 2,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    logger: silent,
+    taskList: { noop: async () => undefined },
+  });
+  const waiting = new Map<string, () => void>();
+  const early = new Set<string>(); // completions seen before their waiter was registered
+  let completed = 0;
+  let tracking = true;
+  runner.events.on('job:complete', ({ job }) => {
+    completed++;
+    if (!tracking) return;
+    const w = waiting.get(String(job.id));
+    if (w) {
+      waiting.delete(String(job.id));
+      w();
+    } else early.add(String(job.id));
+  });
+  try {
+    const one = async (): Promise<{ add: number; total: number }> => {
+      const t0 = performance.now();
+      let resolveDone!: () => void;
+      const done = new Promise<void>((r) => (resolveDone = r));
+      const job = await runner.addJob('noop', {});
+      const add = performance.now() - t0;
+      if (early.delete(String(job.id))) resolveDone();
+      else waiting.set(String(job.id), resolveDone);
+      await done;
+      return { add, total: performance.now() - t0 };
+    };
+    for (let i = 0; i < WARMUP_N; i++) await one();
+    const adds: number[] = [];
+    const totals: number[] = [];
+    for (let i = 0; i < LATENCY_N; i++) {
+      const r = await one();
+      adds.push(r.add);
+      totals.push(r.total);
+    }
+    tracking = false;
+    const base = completed;
+    const t0 = performance.now();
+    await producers(THROUGHPUT_N, async () => {
+      await runner.addJob('noop', {});
+    });
+    await waitUntil(() => completed - base >= THROUGHPUT_N, 120_000);
+    const secs = (performance.now() - t0) / 1000;
+    return [
+      { name: 'graphile-worker add→complete latency', p50: pct(totals, 50), p99: pct(totals, 99), unit: 'ms' },
+      { name: 'graphile-worker addJob (add only)', p50: pct(adds, 50), p99: pct(adds, 99), unit: 'ms' },
+      { name: 'graphile-worker no-op throughput (unbatched)', value: round(THROUGHPUT_N / secs), unit: 'jobs/s' },
+    ];
+  } finally {
+    await runner.stop();
+  }
+}
+
+// ---------------------------------------------------------------- Flare's PostgreSQL store
+
+async function benchFlare(schema: string): Promise<BenchRow[]> {
+  const u = new URL(PG_URL);
+  u.searchParams.set('schema', schema);
+  const api = await openPostgresStore(u.toString());
+  const invoker = await openPostgresStore(u.toString());
+  const pool = new WorkerPool(invoker, WORKERS);
+  const notified = new Map<string, number>();
+  api.onCompleted((id) => notified.set(id, performance.now()));
+  try {
+    const one = async (): Promise<{ add: number; total: number; notify: number }> => {
+      const inv = invocationFor();
+      const t0 = performance.now();
+      const done = pool.waitFor(inv.activationId);
+      await api.enqueue(inv);
+      const add = performance.now() - t0;
+      const total = (await done) - t0;
+      await waitUntil(() => notified.has(inv.activationId) || process.env.X === '1', 5000);
+      const notify = (notified.get(inv.activationId) ?? 0) - t0;
+      notified.delete(inv.activationId);
+      return { add, total, notify };
+    };
+    for (let i = 0; i < WARMUP_N; i++) await one();
+    const adds: number[] = [];
+    const totals: number[] = [];
+    const notifies: number[] = [];
+    for (let i = 0; i < LATENCY_N; i++) {
+      const r = await one();
+      adds.push(r.add);
+      totals.push(r.total);
+      notifies.push(r.notify);
+    }
+    const base = pool.completed;
+    const t0 = performance.now();
+    await producers(THROUGHPUT_N, () => api.enqueue(invocationFor()));
+    await waitUntil(() => pool.completed - base >= THROUGHPUT_N, 120_000);
+    const secs = (performance.now() - t0) / 1000;
+    return [
+      { name: 'flare-pg enqueue→claim→complete latency', p50: pct(totals, 50), p99: pct(totals, 99), unit: 'ms' },
+      { name: 'flare-pg enqueue (add only, one round trip)', p50: pct(adds, 50), p99: pct(adds, 99), unit: 'ms' },
+      { name: 'flare-pg completion seen by the API node (NOTIFY)', p50: pct(notifies, 50), p99: pct(notifies, 99), unit: 'ms' },
+      { name: 'flare-pg no-op throughput (unbatched)', value: round(THROUGHPUT_N / secs), unit: 'jobs/s' },
+    ];
+  } finally {
+    await pool.stop();
+    await api.close();
+    await invoker.close();
+  }
+}
+
+/** `n` workers, each: claim one invocation, complete it with a no-op record; idle workers sleep until a NOTIFY. */
+class WorkerPool {
+  completed = 0;
+  private stopped = false;
+  private generation = 0;
+  private sleepers: (() => void)[] = [];
+  private readonly waiters = new Map<string, (t: number) => void>();
+  private readonly loops: Promise<void>[];
+  private readonly off: () => void;
+
+  constructor(private readonly store: Store, n: number) {
+    this.off = store.onEnqueued(() => this.wakeOne());
+    this.loops = Array.from({ length: n }, (_, i) => this.loop(`bench-worker-${i}`));
+  }
+
+  waitFor(id: string): Promise<number> {
+    return new Promise((r) => this.waiters.set(id, r));
+  }
+
+  /** One wake-up per NOTIFY, like graphile-worker's nudge: a busy worker claims again anyway when it finishes. */
+  private wakeOne(): void {
+    this.generation++;
+    this.sleepers.shift()?.();
+  }
+
+  private wake(): void {
+    this.generation++;
+    const s = this.sleepers;
+    this.sleepers = [];
+    for (const w of s) w();
+  }
+
+  private async loop(owner: string): Promise<void> {
+    while (!this.stopped) {
+      const gen = this.generation;
+      const [inv] = await this.store.claim(owner, 1, 30_000);
+      if (!inv) {
+        if (gen !== this.generation) continue; // a wake-up arrived while we were claiming
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 1000); // same poll fallback as graphile-worker's pollInterval here
+          this.sleepers.push(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+        continue;
+      }
+      await this.store.complete([noopRecord(inv)]);
+      this.completed++;
+      const w = this.waiters.get(inv.activationId);
+      if (w) {
+        this.waiters.delete(inv.activationId);
+        w(performance.now());
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.off();
+    this.wake();
+    await Promise.all(this.loops);
+  }
+}
+
+function invocationFor(): Invocation {
+  return {
+    activationId: randomUUID().replace(/-/g, ''),
+    namespace: 'bench',
+    subject: 'bench',
+    actionNamespace: 'bench',
+    actionName: 'noop',
+    params: {},
+    transactionId: randomUUID().replace(/-/g, ''),
+    received: Date.now(),
+    blocking: false,
+  };
+}
+
+function noopRecord(inv: Invocation): ActivationRecord {
+  const now = Date.now();
+  return {
+    namespace: inv.namespace,
+    name: inv.actionName,
+    version: '0.0.1',
+    subject: inv.subject,
+    activationId: inv.activationId,
+    start: now,
+    end: now,
+    duration: 0,
+    statusCode: 0,
+    response: { status: 'success', statusCode: 0, success: true, result: {} },
+    logs: [],
+    annotations: [],
+    publish: false,
+  };
+}
+
+// ---------------------------------------------------------------- helpers
+
+async function producers(total: number, add: () => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: PRODUCERS }, async () => {
+      while (next < total) {
+        next++;
+        await add();
+      }
+    }),
+  );
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('benchmark timed out');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!);
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  benchPostgres().then(
+    (rows) => {
+      for (const r of rows) {
+        const v = r.value !== undefined ? `${r.value}` : `p50 ${r.p50}  p99 ${r.p99}`;
+        process.stdout.write(`${r.name.padEnd(52)} ${v} ${r.unit}\n`);
+      }
+    },
+    (err) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
