@@ -175,7 +175,7 @@ class PoolRuntime implements Runtime {
         timeoutMs,
       );
       initTime = Date.now() - start;
-      const failed = mapInit(reply, timeoutMs, ex.sandbox.oomKilled());
+      const failed = mapInit(reply, timeoutMs, reply.kind === 'exited' && ex.sandbox.oomKilled());
       if (failed) {
         if (reply.kind !== 'reply') await this.destroy(ex);
         const logs = await this.collect(ex, reply.kind === 'reply');
@@ -197,9 +197,11 @@ class PoolRuntime implements Runtime {
     };
     if (req.apiKey !== undefined) env.__OW_API_KEY = req.apiKey;
     const reply = await ex.exchange({ op: 'run', value: req.params, env }, timeoutMs);
+    // Read the OOM counter before the cgroup goes away with the executor.
+    const oom = reply.kind === 'exited' && ex.sandbox.oomKilled();
     // Timeout or death: kill the whole sandbox first so both log streams close.
     if (reply.kind !== 'reply') await this.destroy(ex);
-    const mapped = mapRun(reply, timeoutMs, this.opts.resultMaxBytes, ex.sandbox.oomKilled());
+    const mapped = mapRun(reply, timeoutMs, this.opts.resultMaxBytes, oom);
     const logs = await this.collect(ex, reply.kind === 'reply');
     if (mapped.destroy || !ex.alive) void this.destroy(ex);
     else this.release(ex);

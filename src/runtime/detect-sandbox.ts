@@ -1,6 +1,13 @@
-// Chooses the executor sandbox at startup: bubblewrap + cgroups when both work here, else unsafe dev mode (or an
-// error when isolation is required).
+// Chooses the executor sandbox at startup: bubblewrap + cgroups when both work here, else the clearly labelled
+// unsafe dev mode (or an error when isolation is required).
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { UnsafeSandbox, type Sandbox } from './sandbox.js';
+import { BwrapSandbox, BWRAP, STEM_UID, bwrapArgs } from './bwrap-sandbox.js';
+import { detectCgroups } from './cgroups.js';
 
 export interface DetectOptions {
   root: string;
@@ -9,10 +16,62 @@ export interface DetectOptions {
   runnersDir: string;
 }
 
-export async function detectSandbox(opts: DetectOptions): Promise<Sandbox> {
-  const reason = opts.forceUnsafe ? 'isolation turned off' : 'bubblewrap sandbox not wired yet';
-  if (opts.requireSandbox && !opts.forceUnsafe) {
-    throw new Error(`Isolation is required but unavailable: ${reason}`);
+/** True when every directory above `p` lets other users through (bwrap runs as an unprivileged uid). */
+function traversable(p: string): boolean {
+  for (let d = p; ; d = dirname(d)) {
+    try {
+      if ((statSync(d).mode & 0o001) === 0) return false;
+    } catch {
+      return false;
+    }
+    if (d === '/') return true;
   }
+}
+
+/** The executors root, reachable by the sandbox uids (only bwrap itself resolves these host paths). */
+function sandboxRoot(root: string): string {
+  mkdirSync(root, { recursive: true });
+  const parent = dirname(root);
+  if (!traversable(root) && traversable(dirname(parent))) {
+    // The data dir is private (0700): let others traverse it (not list it) so bwrap can reach executors/.
+    chmodSync(parent, statSync(parent).mode | 0o001);
+  }
+  chmodSync(root, 0o711);
+  if (traversable(root)) return root;
+  const alt = join(tmpdir(), `flare-executors-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`);
+  mkdirSync(alt, { recursive: true, mode: 0o711 });
+  chmodSync(alt, 0o711);
+  return alt;
+}
+
+function unavailable(opts: DetectOptions, reason: string): Sandbox {
+  if (opts.requireSandbox) throw new Error(`Isolation is required but unavailable: ${reason}`);
   return new UnsafeSandbox(opts.root, reason);
+}
+
+export async function detectSandbox(opts: DetectOptions): Promise<Sandbox> {
+  if (opts.forceUnsafe) return new UnsafeSandbox(opts.root, 'isolation turned off by configuration');
+  if (process.platform !== 'linux') return unavailable(opts, 'not Linux');
+  if (process.getuid?.() !== 0) return unavailable(opts, 'the server does not run as root, so it cannot start executors as per-namespace uids');
+  if (!existsSync(BWRAP)) return unavailable(opts, `${BWRAP} not installed (apt-get install bubblewrap)`);
+  const tag = createHash('sha256').update(opts.root).digest('hex').slice(0, 10);
+  const cgroups = detectCgroups(tag);
+  if (typeof cgroups === 'string') return unavailable(opts, cgroups);
+  const root = sandboxRoot(opts.root);
+  // Runners are copied next to the executors so the sandbox needs no path into the installation.
+  const runners = join(root, 'runners');
+  mkdirSync(runners, { recursive: true, mode: 0o755 });
+  for (const f of readdirSync(opts.runnersDir)) copyFileSync(join(opts.runnersDir, f), join(runners, f));
+  for (const f of readdirSync(runners)) chmodSync(join(runners, f), 0o644);
+  const probeDir = join(root, 'probe');
+  mkdirSync(probeDir, { recursive: true, mode: 0o755 });
+  const probe = spawnSync(
+    BWRAP,
+    bwrapArgs({ codeDirHost: probeDir, runnersDirHost: runners, tmpMb: 16, env: {}, command: ['/usr/bin/true'] }),
+    { uid: STEM_UID, gid: STEM_UID, env: {}, cwd: '/', timeout: 10_000, encoding: 'utf8' },
+  );
+  if (probe.status !== 0) {
+    return unavailable(opts, `bubblewrap does not work here: ${(probe.stderr || probe.error?.message || '').trim()}`);
+  }
+  return new BwrapSandbox(root, runners, cgroups);
 }

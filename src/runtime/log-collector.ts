@@ -103,6 +103,7 @@ export class LogCollector {
   }
 
   private onData(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    if (this.truncated || this.limit <= 0) return this.skim(stream, chunk);
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(10, start);
@@ -112,6 +113,27 @@ export class LogCollector {
       start = nl + 1;
     }
     if (start < chunk.length) this.pushPartial(stream, chunk.subarray(start));
+  }
+
+  /** Past the limit only the sentinel matters: find it without splitting lines (a log flood costs a memchr). */
+  private skim(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    const carry = Buffer.concat(this.partial[stream]);
+    const buf = carry.length > 0 ? Buffer.concat([carry.subarray(Math.max(0, carry.length - SENTINEL_BUF.length)), chunk]) : chunk;
+    const at = buf.indexOf(SENTINEL_BUF);
+    if (at < 0) {
+      this.partial[stream] = [Buffer.from(buf.subarray(Math.max(0, buf.length - SENTINEL_BUF.length)))];
+      this.partialLen[stream] = this.partial[stream][0].length;
+      this.partialDropped[stream] = true;
+      return;
+    }
+    this.partial[stream] = [];
+    this.partialLen[stream] = 0;
+    this.partialDropped[stream] = false;
+    this.sentinels++;
+    this.notify();
+    let rest = at + SENTINEL_BUF.length;
+    if (buf[rest] === 10) rest++;
+    if (rest < buf.length) this.onData(stream, buf.subarray(rest));
   }
 
   private pushPartial(stream: 'stdout' | 'stderr', piece: Buffer): void {

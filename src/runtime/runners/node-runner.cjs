@@ -26,6 +26,12 @@ function reply(status, body) {
   output.write(`${status} ${text}\n`);
 }
 
+// Blocking log writes: a log flood is paced by the reader instead of queueing in this process's memory, and the
+// sentinel can never overtake the function's own output.
+for (const s of [process.stdout, process.stderr]) {
+  try { if (s._handle && s._handle.setBlocking) s._handle.setBlocking(true); } catch {}
+}
+
 // Track whether each stream ends mid-line, so the sentinel starts a line of its own without adding an empty one.
 const midLine = { stdout: false, stderr: false };
 for (const name of ['stdout', 'stderr']) {

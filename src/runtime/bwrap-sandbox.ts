@@ -1,0 +1,172 @@
+// Isolated executors: each runner runs in its own bubblewrap sandbox (every namespace unshared, so no network; a
+// read-only /usr; the code read-only at /code; a size-capped private /tmp; a clean environment; no capabilities),
+// spawned as an unprivileged uid per namespace, inside its own memory and pids cgroup.
+import { lstatSync, mkdirSync, readlinkSync, rmSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { SandboxStatus } from './runtime.js';
+import { baseEnv, type PrepareOptions, type Sandbox, type SandboxHandle } from './sandbox.js';
+import type { CgroupManager, ExecutorCgroup } from './cgroups.js';
+
+export const BWRAP = '/usr/bin/bwrap';
+/** uid of prewarmed stem cells (not yet bound to a namespace); namespaces get uids from FIRST_NS_UID up. */
+export const STEM_UID = 199_999;
+const FIRST_NS_UID = 200_000;
+const PIDS_MAX = 256;
+
+/** Root filesystem entries shared read-only with every sandbox (merged-/usr symlinks are recreated as symlinks). */
+function rootFsArgs(): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  for (const name of ['bin', 'sbin', 'lib', 'lib64', 'lib32', 'libx32']) {
+    const p = `/${name}`;
+    try {
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(p), p);
+      else if (st.isDirectory()) args.push('--ro-bind', p, p);
+    } catch {
+      /* absent here */
+    }
+  }
+  // Only what language runtimes need from /etc: never the whole directory (shadow, server config).
+  args.push('--dir', '/etc');
+  for (const p of ['/etc/ssl', '/etc/ca-certificates', '/etc/alternatives']) {
+    if (existsSync(p)) args.push('--ro-bind', p, p);
+  }
+  args.push('--symlink', '/usr/share/zoneinfo/Etc/UTC', '/etc/localtime');
+  // A node binary outside /usr (e.g. /opt/node/bin/node) needs its installation too.
+  if (!process.execPath.startsWith('/usr/')) {
+    const prefix = dirname(dirname(process.execPath));
+    args.push('--ro-bind', prefix, prefix);
+  }
+  return args;
+}
+
+export function bwrapArgs(o: {
+  codeDirHost: string;
+  runnersDirHost: string;
+  tmpMb: number;
+  env: Record<string, string>;
+  command: string[];
+}): string[] {
+  const args = [
+    '--unshare-all',
+    '--unshare-user',
+    '--disable-userns',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--hostname',
+    'flare',
+    ...rootFsArgs(),
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(o.tmpMb * 1024 * 1024),
+    '--tmpfs',
+    '/tmp',
+    '--ro-bind',
+    o.runnersDirHost,
+    '/flare',
+    '--ro-bind',
+    o.codeDirHost,
+    '/code',
+    '--chdir',
+    '/code',
+    '--clearenv',
+  ];
+  for (const [k, v] of Object.entries(o.env)) args.push('--setenv', k, v);
+  args.push('--', ...o.command);
+  return args;
+}
+
+export class BwrapSandbox implements Sandbox {
+  readonly status: SandboxStatus;
+  private readonly uids = new Map<string, number>();
+
+  constructor(
+    private readonly root: string,
+    private readonly runnersDir: string,
+    private readonly cgroups: CgroupManager,
+  ) {
+    this.status = { isolated: true, description: `bubblewrap + cgroup v${cgroups.version}` };
+  }
+
+  uidFor(namespace: string | undefined): number {
+    if (namespace === undefined) return STEM_UID;
+    let uid = this.uids.get(namespace);
+    if (uid === undefined) {
+      uid = FIRST_NS_UID + this.uids.size;
+      this.uids.set(namespace, uid);
+    }
+    return uid;
+  }
+
+  prepare(opts: PrepareOptions): SandboxHandle {
+    const dir = join(this.root, opts.id);
+    const code = join(dir, 'code');
+    mkdirSync(code, { recursive: true, mode: 0o755 });
+    const uid = this.uidFor(opts.namespace);
+    let cg: ExecutorCgroup;
+    try {
+      cg = this.cgroups.create(opts.id, opts.memoryMb, PIDS_MAX, uid);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    const script = join('/flare', opts.runner.script.split('/').pop() as string);
+    const inner = bwrapArgs({
+      codeDirHost: code,
+      runnersDirHost: this.runnersDir,
+      tmpMb: Math.max(opts.memoryMb, 512),
+      env: baseEnv(opts.env),
+      command: [opts.runner.command, ...opts.runner.args, script],
+    });
+    // The first process joins the executor's cgroups before it becomes bwrap, so nothing escapes the caps.
+    const join_ = cg.procsFiles.map((f, i) => `echo $$ > ${f}${i < cg.procsFiles.length - 1 ? ' && ' : ''}`).join('');
+    const spawnSpec = {
+      command: '/bin/sh',
+      args: ['-c', `${join_} && exec "$@"`, 'sh', BWRAP, ...inner],
+      env: { PATH: '/usr/bin:/bin' },
+      cwd: '/',
+      uid,
+      gid: uid,
+    };
+    return {
+      spawnSpec,
+      codeDirHost: code,
+      codeDirInside: '/code',
+      assign(memoryMb: number) {
+        try {
+          cg.setMemory(memoryMb);
+          return true;
+        } catch {
+          return false; // the stem cell already uses more than the action may
+        }
+      },
+      oomKilled: () => cg.oomKilled(),
+      async kill(pid) {
+        // bwrap dies, its pid-1 child dies with it (--die-with-parent) and so does the whole pid namespace;
+        // killing the cgroup's members covers anything caught mid-exit.
+        if (pid !== undefined) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+        cg.killAll();
+        const deadline = Date.now() + 2000;
+        while (!cg.empty() && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 5));
+          cg.killAll();
+        }
+      },
+      cleanup() {
+        cg.remove();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+}

@@ -1,0 +1,243 @@
+// Memory and pids cgroups for executors, on cgroup v1 (separate memory/ and pids/ hierarchies) or v2 (unified).
+// Only a memory cgroup caps heap, Buffers and tmpfs pages together; the pids cgroup contains fork bombs.
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ExecutorCgroup {
+  /** cgroup.procs files the executor's first process writes its pid to before exec'ing the sandbox. */
+  procsFiles: string[];
+  setMemory(mb: number): void;
+  /** True when the kernel's OOM killer fired in this cgroup. */
+  oomKilled(): boolean;
+  /** Kills every process in the cgroup. */
+  killAll(): void;
+  /** True when no process is left. */
+  empty(): boolean;
+  remove(): void;
+}
+
+export interface CgroupManager {
+  readonly version: 1 | 2;
+  create(name: string, memoryMb: number, pidsMax: number, uid: number): ExecutorCgroup;
+}
+
+function ownPath(controller: string): string | undefined {
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const [, ctrls, path] = line.split(':');
+    if (path === undefined) continue;
+    if (controller === '' ? ctrls === '' && line.startsWith('0::') : ctrls.split(',').includes(controller)) return path;
+  }
+  return undefined;
+}
+
+function write(file: string, value: string): void {
+  writeFileSync(file, value);
+}
+
+function pidsIn(procs: string): number[] {
+  try {
+    return readFileSync(procs, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function killPids(procs: string): void {
+  for (const pid of pidsIn(procs)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+class V1 implements CgroupManager {
+  readonly version = 1 as const;
+  constructor(
+    private readonly memRoot: string,
+    private readonly pidsRoot: string,
+  ) {}
+
+  create(name: string, memoryMb: number, pidsMax: number, uid: number): ExecutorCgroup {
+    const mem = join(this.memRoot, name);
+    const pids = join(this.pidsRoot, name);
+    mkdirSync(mem);
+    mkdirSync(pids);
+    const memsw = existsSync(join(mem, 'memory.memsw.limit_in_bytes'));
+    let current = Number.POSITIVE_INFINITY; // a new cgroup starts unlimited
+    const setMemory = (mb: number) => {
+      const bytes = String(mb * 1024 * 1024);
+      // memsw (RAM + swap) must never be below the RAM limit: raise it first, lower it last.
+      if (mb >= current) {
+        if (memsw) write(join(mem, 'memory.memsw.limit_in_bytes'), bytes);
+        write(join(mem, 'memory.limit_in_bytes'), bytes);
+      } else {
+        write(join(mem, 'memory.limit_in_bytes'), bytes);
+        if (memsw) write(join(mem, 'memory.memsw.limit_in_bytes'), bytes);
+      }
+      current = mb;
+    };
+    try {
+      write(join(mem, 'memory.swappiness'), '0');
+    } catch {
+      /* not settable everywhere */
+    }
+    setMemory(memoryMb);
+    write(join(pids, 'pids.max'), String(pidsMax));
+    chownSync(join(mem, 'cgroup.procs'), uid, -1);
+    chownSync(join(pids, 'cgroup.procs'), uid, -1);
+    const oomControl = join(mem, 'memory.oom_control');
+    return {
+      procsFiles: [join(mem, 'cgroup.procs'), join(pids, 'cgroup.procs')],
+      setMemory,
+      oomKilled() {
+        try {
+          const m = /oom_kill (\d+)/.exec(readFileSync(oomControl, 'utf8'));
+          if (m) return Number(m[1]) > 0;
+          return Number(readFileSync(join(mem, 'memory.failcnt'), 'utf8')) > 0;
+        } catch {
+          return false;
+        }
+      },
+      killAll() {
+        killPids(join(mem, 'cgroup.procs'));
+        killPids(join(pids, 'cgroup.procs'));
+      },
+      empty() {
+        return pidsIn(join(mem, 'cgroup.procs')).length === 0 && pidsIn(join(pids, 'cgroup.procs')).length === 0;
+      },
+      remove() {
+        for (const d of [mem, pids]) {
+          try {
+            rmdirSync(d);
+          } catch {
+            /* still busy or gone; the next start sweeps it */
+          }
+        }
+      },
+    };
+  }
+}
+
+class V2 implements CgroupManager {
+  readonly version = 2 as const;
+  constructor(private readonly root: string) {}
+
+  create(name: string, memoryMb: number, pidsMax: number, uid: number): ExecutorCgroup {
+    const dir = join(this.root, name);
+    mkdirSync(dir);
+    const setMemory = (mb: number) => {
+      write(join(dir, 'memory.max'), String(mb * 1024 * 1024));
+      try {
+        write(join(dir, 'memory.swap.max'), '0');
+      } catch {
+        /* no swap accounting */
+      }
+    };
+    setMemory(memoryMb);
+    write(join(dir, 'pids.max'), String(pidsMax));
+    chownSync(join(dir, 'cgroup.procs'), uid, -1);
+    return {
+      procsFiles: [join(dir, 'cgroup.procs')],
+      setMemory,
+      oomKilled() {
+        try {
+          const m = /oom_kill (\d+)/.exec(readFileSync(join(dir, 'memory.events'), 'utf8'));
+          return m ? Number(m[1]) > 0 : false;
+        } catch {
+          return false;
+        }
+      },
+      killAll() {
+        try {
+          write(join(dir, 'cgroup.kill'), '1');
+        } catch {
+          killPids(join(dir, 'cgroup.procs'));
+        }
+      },
+      empty() {
+        return pidsIn(join(dir, 'cgroup.procs')).length === 0;
+      },
+      remove() {
+        try {
+          rmdirSync(dir);
+        } catch {
+          /* busy or gone */
+        }
+      },
+    };
+  }
+}
+
+/** Removes leftover executor cgroups of a previous server run (their processes died with it). */
+function sweep(dir: string): void {
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    const sub = join(dir, d.name);
+    killPids(join(sub, 'cgroup.procs'));
+    try {
+      rmdirSync(sub);
+    } catch {
+      /* busy */
+    }
+  }
+}
+
+/**
+ * Sets up Flare's parent cgroup(s) below the server's own and returns a manager, or the reason cgroups are unusable.
+ * `tag` names the parent (one per data dir, so two servers on one host do not sweep each other's executors).
+ */
+export function detectCgroups(tag: string): CgroupManager | string {
+  try {
+    if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      const own = ownPath('');
+      if (own === undefined) return 'cannot find the server cgroup (v2)';
+      const base = join('/sys/fs/cgroup', own);
+      const controllers = readFileSync(join(base, 'cgroup.controllers'), 'utf8');
+      if (!/\bmemory\b/.test(controllers) || !/\bpids\b/.test(controllers)) {
+        return 'cgroup v2 without memory/pids controllers delegated to the server';
+      }
+      const parent = join(base, `flare-${tag}`);
+      mkdirSync(parent, { recursive: true });
+      try {
+        write(join(base, 'cgroup.subtree_control'), '+memory +pids');
+      } catch {
+        // "No internal processes": move the server into a leaf of its own, then delegate.
+        const leaf = join(base, 'flare-server');
+        mkdirSync(leaf, { recursive: true });
+        for (const pid of pidsIn(join(base, 'cgroup.procs'))) {
+          try {
+            write(join(leaf, 'cgroup.procs'), String(pid));
+          } catch {
+            /* a process we cannot move */
+          }
+        }
+        write(join(base, 'cgroup.subtree_control'), '+memory +pids');
+      }
+      write(join(parent, 'cgroup.subtree_control'), '+memory +pids');
+      sweep(parent);
+      return new V2(parent);
+    }
+    const mem = ownPath('memory');
+    const pids = ownPath('pids');
+    if (mem === undefined || pids === undefined) return 'no memory or pids cgroup controller (v1)';
+    const memRoot = join('/sys/fs/cgroup/memory', mem, `flare-${tag}`);
+    const pidsRoot = join('/sys/fs/cgroup/pids', pids, `flare-${tag}`);
+    mkdirSync(memRoot, { recursive: true });
+    mkdirSync(pidsRoot, { recursive: true });
+    try {
+      write(join(memRoot, 'memory.use_hierarchy'), '1');
+    } catch {
+      /* already hierarchical, or set by the parent */
+    }
+    sweep(memRoot);
+    sweep(pidsRoot);
+    return new V1(memRoot, pidsRoot);
+  } catch (e) {
+    return `cgroups not writable: ${(e as Error).message}`;
+  }
+}
