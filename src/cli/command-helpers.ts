@@ -29,5 +29,7 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 /** Variadic positional args plus our own count checks (so the messages are doctl's, not commander's). */
 export function withArgs(cmd: Command, usage: string): Command {
-  return cmd.argument('[args...]').usage(usage).allowExcessArguments(true);
+  const first = usage.split(' ')[0] ?? '';
+  const name = first.startsWith('[<') || first.startsWith('<') ? first.replace(/[[\]<>]/g, '') : 'args';
+  return cmd.argument(`[${name}...]`).usage(usage).allowExcessArguments(true);
 }

@@ -62,7 +62,9 @@ export function writeCredentialsFile(file: CredentialsFile, env: NodeJS.ProcessE
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   // Write then rename so a concurrent reader never sees half a file.
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ ...file, label: file.label ?? '' }, null, 2) + '\n', { mode: 0o600 });
+  const { currentHost, currentNamespace, label, credentials, ...rest } = file;
+  const ordered = { currentHost, currentNamespace, label: label ?? '', credentials, ...rest };
+  writeFileSync(tmp, JSON.stringify(ordered, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, path);
   try {
     chmodSync(path, 0o600);

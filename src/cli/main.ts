@@ -1,8 +1,5 @@
 // Entry point of bin/flare: the doctl-style user commands plus `serve` and `admin`.
 import { Command, CommanderError } from 'commander';
-import { registerServe } from './serve-command.js';
-import { registerAdmin } from './admin-command.js';
-import { registerProjectCommands } from './project-commands.js';
 import { registerConnectCommands } from './connect-commands.js';
 import { registerFunctionsCommands } from './functions-commands.js';
 import { registerActivationsCommands } from './activations-commands.js';
@@ -23,14 +20,24 @@ program
   .name('flare')
   .description('Flare: serverless functions, OpenWhisk and DigitalOcean Functions compatible')
   .exitOverride(); // inherited by every subcommand: we choose the exit codes (usage errors 255, like doctl)
-registerServe(program);
-registerAdmin(program);
+const args = stripDoctlPrefix(process.argv.slice(2));
+
+// The user commands start fast: the server (serve/admin) and the project tooling load only when they may run.
+const USER_COMMANDS = new Set(['connect', 'status', 'functions', 'function', 'fn', 'activations', 'activation', 'actv', 'namespaces', 'namespace', 'ns']);
+const userCommand = args.length > 0 && USER_COMMANDS.has(args[0]!);
+if (!userCommand) {
+  const { registerServe } = await import('./serve-command.js');
+  const { registerAdmin } = await import('./admin-command.js');
+  registerServe(program);
+  registerAdmin(program);
+}
 registerConnectCommands(program);
 registerFunctionsCommands(program);
 registerActivationsCommands(program);
-registerProjectCommands(program);
-
-const args = stripDoctlPrefix(process.argv.slice(2));
+if (!userCommand) {
+  const { registerProjectCommands } = await import('./project-commands.js');
+  registerProjectCommands(program);
+}
 const wantsJson = argvWantsJson(args);
 
 function fail(message: string, exitCode: number): void {
