@@ -59,7 +59,7 @@ function hostProcessesWith(marker: string): number[] {
 test('sandbox status is reported', () => {
   assert.equal(typeof t.rt.sandbox.isolated, 'boolean');
   assert.ok(t.rt.sandbox.description.length > 0);
-  if (!t.rt.sandbox.isolated) assert.match(t.rt.sandbox.description, /UNSAFE/);
+  if (!t.rt.sandbox.isolated) assert.match(t.rt.sandbox.description, /unsafe dev mode/);
 });
 
 hostile('infinite loop ignoring SIGTERM with a setsid grandchild: killed at the limit, grandchild dies too', async () => {

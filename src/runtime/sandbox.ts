@@ -66,7 +66,7 @@ export class UnsafeSandbox implements Sandbox {
     private readonly root: string,
     reason: string,
   ) {
-    this.status = { isolated: false, description: `UNSAFE dev mode: functions run unisolated on the host (${reason})` };
+    this.status = { isolated: false, description: `unsafe dev mode, functions run without isolation on the host (${reason})` };
   }
 
   prepare(opts: PrepareOptions): SandboxHandle {
