@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import type { Runtime, RuntimeKind, RunOutcome, RunRequest, SandboxStatus } from './runtime.js';
+import type { PoolStats, Runtime, RuntimeKind, RunOutcome, RunRequest, SandboxStatus } from './runtime.js';
 import { Executor } from './executor.js';
 import { mapInit, mapRun, type Mapped } from './result-mapping.js';
 import { writeActionCode, CodeError } from './action-code.js';
@@ -100,6 +100,18 @@ class PoolRuntime implements Runtime {
     this.listeners.push(listener);
   }
 
+  stats(): PoolStats {
+    const s: PoolStats = { executors: 0, busy: 0, warm: 0, stemCells: 0, memoryMb: 0, memoryBudgetMb: this.opts.memoryBudgetMb };
+    for (const e of this.executors) {
+      s.executors++;
+      s.memoryMb += e.memoryMb;
+      if (e.state === 'busy') s.busy++;
+      else if (e.state === 'ready') s.warm++;
+      else if (e.state === 'stem') s.stemCells++;
+    }
+    return s;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
@@ -144,6 +156,7 @@ class PoolRuntime implements Runtime {
     let start = Date.now();
     let initTime: number | undefined;
     let ex = this.takeWarm(key);
+    let served: RunOutcome['executor'] = 'warm';
     if (!ex) {
       // Cold path (stem cell or new process): start covers code preparation and init.
       start = Date.now();
@@ -151,7 +164,9 @@ class PoolRuntime implements Runtime {
       if (code === undefined) {
         return { statusCode: 3, result: { error: 'Action could not be found or may have been deleted.' }, logs: [], start, end: Date.now(), timeout: false };
       }
-      ex = this.takeStem(kind, memoryMb, req.namespace) ?? this.spawn(kind, memoryMb, req.namespace);
+      ex = this.takeStem(kind, memoryMb, req.namespace);
+      served = ex ? 'prewarmed' : 'cold';
+      ex ??= this.spawn(kind, memoryMb, req.namespace);
       ex.state = 'busy';
       ex.logs.begin(logLimit);
       const family = kind.split(':')[0];
@@ -180,7 +195,7 @@ class PoolRuntime implements Runtime {
         if (reply.kind !== 'reply') await this.destroy(ex);
         const logs = await this.collect(ex, reply.kind === 'reply');
         void this.destroy(ex);
-        return { ...this.outcome(failed, logs, start), initTime };
+        return { ...this.outcome(failed, logs, start), initTime, executor: served };
       }
       ex.key = key;
     } else {
@@ -207,6 +222,7 @@ class PoolRuntime implements Runtime {
     else this.release(ex);
     const out = this.outcome(mapped, logs, start);
     if (initTime !== undefined) out.initTime = initTime;
+    out.executor = served;
     return out;
   }
 
@@ -236,7 +252,9 @@ class PoolRuntime implements Runtime {
 
   private takeStem(kind: string, memoryMb: number, namespace: string): Executor | undefined {
     for (const e of this.executors) {
-      if (e.state === 'stem' && e.kind === kind && e.alive && e.sandbox.assign(memoryMb, namespace)) {
+      if (e.state === 'stem' && e.kind === kind && e.alive) {
+        if (memoryMb > e.memoryMb) this.makeRoom(memoryMb - e.memoryMb, e);
+        if (!e.sandbox.assign(memoryMb, namespace)) continue;
         e.state = 'busy';
         e.memoryMb = memoryMb;
         this.schedulePrewarm();
@@ -256,11 +274,11 @@ class PoolRuntime implements Runtime {
   }
 
   /** Evicts idle executors (least recently used first, stem cells last) until `memoryMb` more fits the budget. */
-  private makeRoom(memoryMb: number): void {
+  private makeRoom(memoryMb: number, keep?: Executor): void {
     let total = this.totalMb();
     if (total + memoryMb <= this.opts.memoryBudgetMb) return;
     const idle = [...this.executors]
-      .filter((e) => e.state === 'ready' || e.state === 'stem')
+      .filter((e) => (e.state === 'ready' || e.state === 'stem') && e !== keep)
       .sort((a, b) => (a.state === b.state ? a.lastUsed - b.lastUsed : a.state === 'ready' ? -1 : 1));
     for (const e of idle) {
       if (total + memoryMb <= this.opts.memoryBudgetMb) break;

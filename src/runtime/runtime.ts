@@ -38,6 +38,21 @@ export interface RunOutcome {
   initTime?: number;
   /** True when the action hit its time limit. */
   timeout: boolean;
+  /** Which executor served it: a warm one of the same action version, a prewarmed stem cell, or a new one. */
+  executor?: 'warm' | 'prewarmed' | 'cold';
+}
+
+/** Executor pool figures (diagnostics, tests, benchmarks). */
+export interface PoolStats {
+  executors: number;
+  busy: number;
+  /** Initialized and idle, waiting for the same action version. */
+  warm: number;
+  /** Prewarmed, not yet bound to an action. */
+  stemCells: number;
+  /** Memory of all live executors, MB. */
+  memoryMb: number;
+  memoryBudgetMb: number;
 }
 
 export interface RuntimeKind {
@@ -69,4 +84,6 @@ export interface Runtime {
   /** Called whenever capacity is released, so the invoker can claim more work. */
   onCapacity(listener: () => void): void;
   close(): Promise<void>;
+  /** Pool figures (optional for other implementations). */
+  stats?(): PoolStats;
 }
