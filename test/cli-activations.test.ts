@@ -1,0 +1,151 @@
+// End-to-end: `flare activations get|list|logs|result` with their flags, against a real server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, waitFor, FLARE_BIN, type TestServer } from './helpers/server.js';
+import { runCli, tempConfigDir } from './helpers/cli.js';
+
+let s: TestServer;
+let env: Record<string, string>;
+const cli = (...args: string[]) => runCli(args, { env });
+const BANNER = /^=== ([0-9a-f]{32}) (success|application error|developer error) \d\d\/\d\d \d\d:\d\d:\d\d (\S+):0\.0\.1$/;
+const ids: string[] = []; // oldest first
+
+async function count(): Promise<number> {
+  const r = await s.api('/api/v1/namespaces/_/activations?count=true');
+  return ((await r.json()) as { activations: number }).activations;
+}
+
+before(async () => {
+  s = await startServer();
+  env = { FLARE_CONFIG_DIR: tempConfigDir() };
+  const dir = mkdtempSync(join(tmpdir(), 'flare-cli-actv-'));
+  writeFileSync(join(dir, 'logger.js'), "function main(a) { console.log('line one ' + (a.n || 0)); console.error('line two'); return { n: Number(a.n || 0) }; }\n");
+  writeFileSync(join(dir, 'fail.js'), "function main() { return { error: 'nope' }; }\n");
+  assert.equal((await runCli(['connect', '--apihost', s.url, '--auth', s.auth], { env })).code, 0);
+  assert.equal((await cli('fn', 'create', 'pkg/logger', join(dir, 'logger.js'))).code, 0);
+  assert.equal((await cli('fn', 'create', 'fail', join(dir, 'fail.js'))).code, 0);
+  for (const n of [1, 2, 3]) {
+    const r = await cli('fn', 'invoke', 'pkg/logger', '-n', '-p', `n:${n}`);
+    ids.push(JSON.parse(r.stdout).activationId);
+    await waitFor(async () => ((await count()) >= n ? true : undefined)); // keep start times ordered
+  }
+  await cli('fn', 'invoke', 'fail');
+  await waitFor(async () => ((await count()) >= 4 ? true : undefined));
+});
+after(async () => {
+  await s?.stop();
+  s?.cleanup();
+});
+
+test('get without id takes the newest; -s skips; -f filters; -r/-g print the banner unless -q', async () => {
+  const newest = JSON.parse((await cli('activations', 'get')).stdout);
+  assert.equal(newest.name, 'fail');
+  assert.equal(newest.statusCode, 1);
+  const skipped = JSON.parse((await cli('actv', 'get', '--last', '-s', '1')).stdout);
+  assert.equal(skipped.activationId, ids[2]);
+
+  const r = await cli('actv', 'get', '-f', 'pkg/logger', '-r');
+  const [banner, ...rest] = r.stdout.split('\n');
+  const m = BANNER.exec(banner!);
+  assert.ok(m, r.stdout);
+  assert.equal(m[1], ids[2]);
+  assert.equal(m[2], 'success');
+  assert.equal(m[3], 'pkg/logger');
+  assert.equal(rest.join('\n'), '{\n  "n": 3\n}\n');
+
+  const q = await cli('actv', 'get', '-f', 'pkg/logger', '-g', '-q');
+  assert.equal(q.stdout, 'line one 3\nline two\n');
+  const byId = await cli('actv', 'get', ids[0]!, '-g');
+  assert.equal(byId.stdout, 'line one 1\nline two\n'); // never a banner with an id
+
+  const failed = await cli('actv', 'get', '-r');
+  assert.match(failed.stdout, /^=== [0-9a-f]{32} application error \d\d\/\d\d \d\d:\d\d:\d\d fail:0\.0\.1\n\{\n {2}"error": "nope"\n\}\n$/);
+  const noLogs = await cli('actv', 'get', '-g');
+  assert.equal(noLogs.code, 1);
+  assert.equal(noLogs.stderr, 'Error: no logs available\n');
+
+  const none = await cli('actv', 'get', '-f', 'nosuch');
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr, 'Error: no activations were returned\n');
+  const bad = await cli('actv', 'get', '0123456789abcdef0123456789abcdef');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^Error: The requested activation record does not exist\./);
+});
+
+test('list: function filter, --skip, --since/--upto, --count, --full, -o json, --format, --no-header', async () => {
+  const all = await cli('activations', 'list');
+  const rows = all.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/ {2,}/));
+  assert.deepEqual(rows.map((r) => r[8]), ['fail', 'pkg/logger', 'pkg/logger', 'pkg/logger']);
+  assert.equal(rows[0]![1], 'application error');
+
+  const fmt = await cli('actv', 'ls', 'pkg/logger', '--format', 'ActivationID,Function', '--no-header', '-s', '1');
+  assert.equal(fmt.stdout, `${ids[1]}    pkg/logger\n${ids[0]}    pkg/logger\n`);
+
+  const recs = JSON.parse((await cli('actv', 'list', '-o', 'json')).stdout) as { activationId: string; start: number; response?: unknown }[];
+  assert.equal(recs.length, 4);
+  assert.equal(recs[0]!.response, undefined); // summaries
+  const since = recs[2]!.start;
+  const window = await cli('actv', 'list', '--since', String(since), '--upto', String(recs[1]!.start), '--format', 'ActivationID', '--no-header');
+  assert.equal(window.stdout, `${recs[1]!.activationId}\n${recs[2]!.activationId}\n`);
+
+  const full = JSON.parse((await cli('actv', 'list', '--full', '-l', '1')).stdout);
+  assert.equal(full.length, 1);
+  assert.deepEqual(full[0].response.result, { error: 'nope' });
+
+  assert.equal((await cli('actv', 'list', '--count')).stdout, 'You have 4 activations in this namespace \n');
+  assert.equal((await cli('actv', 'list', 'pkg/logger', '--count')).stdout, 'You have 3 activations in this namespace for function pkg/logger \n');
+});
+
+test('logs: by id raw or -r stripped; without id the newest N oldest first with banners; -p package filter', async () => {
+  const raw = await cli('activations', 'logs', ids[0]!);
+  const lines = raw.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z +stdout: line one 1$/);
+  assert.match(lines[1]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z +stderr: line two$/);
+  assert.equal((await cli('actv', 'logs', ids[0]!, '-r')).stdout, 'line one 1\nline two\n');
+
+  const two = await cli('actv', 'logs', '-f', 'pkg/logger', '-n', '2', '-r');
+  const blocks = two.stdout.split('\n\n').filter(Boolean);
+  assert.equal(blocks.length, 2, two.stdout);
+  assert.equal(BANNER.exec(blocks[0]!.split('\n')[0]!)![1], ids[1]);
+  assert.equal(blocks[0]!.split('\n').slice(1).join('\n'), 'line one 2\nline two');
+  assert.equal(BANNER.exec(blocks[1]!.split('\n')[0]!)![1], ids[2]);
+
+  const pkgOnly = await cli('actv', 'logs', '-n', '4', '-p', 'pkg', '-r');
+  assert.equal(pkgOnly.stdout.split('\n').filter((l) => l.startsWith('=== ')).length, 3);
+  assert.ok(!pkgOnly.stdout.includes(' fail:'));
+});
+
+test('result: by id (never a banner), --last, -n N oldest first, -q', async () => {
+  assert.equal((await cli('actv', 'result', ids[1]!)).stdout, '{\n  "n": 2\n}\n');
+  const three = await cli('activation', 'result', '-f', 'pkg/logger', '-n', '3');
+  const out = three.stdout.split('\n');
+  const banners = out.filter((l) => l.startsWith('=== ')).map((l) => BANNER.exec(l)![1]);
+  assert.deepEqual(banners, ids);
+  assert.equal((await cli('activation', 'result', '-f', 'pkg/logger', '-n', '2', '-q')).stdout, '{\n  "n": 2\n}\n{\n  "n": 3\n}\n');
+});
+
+test('logs --follow prints new activations as they arrive and exits 0 on SIGINT', async () => {
+  const child = spawn(process.execPath, [FLARE_BIN, 'activations', 'logs', '--follow', '-f', 'pkg/logger', '-r'], {
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    await waitFor(async () => (out.includes('line one 3') ? true : undefined), 15_000);
+    const r = await cli('fn', 'invoke', 'pkg/logger', '-p', 'n:42');
+    assert.equal(r.code, 0);
+    await waitFor(async () => (out.includes('line one 42') ? true : undefined), 20_000, 100);
+    assert.equal(out.split('line one 42').length, 2); // printed once
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0);
+  assert.ok(out.endsWith('\r'), JSON.stringify(out.slice(-20)));
+});
