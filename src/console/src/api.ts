@@ -67,7 +67,9 @@ export async function request<T>(
   }
   let res: Response;
   try {
-    res = await fetch(path, { method: opts.method ?? 'GET', headers, body, cache: 'no-store' });
+    // credentials 'omit': the key travels only in our Authorization header, and a 401 (which carries
+    // WWW-Authenticate: Basic) is handed back to us instead of opening the browser's own login prompt.
+    res = await fetch(path, { method: opts.method ?? 'GET', headers, body, cache: 'no-store', credentials: 'omit' });
   } catch {
     throw new ApiError(0, 'The server could not be reached.');
   }

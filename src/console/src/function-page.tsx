@@ -1,7 +1,10 @@
 // Function page: source (view, edit, save), Run / Run async with parameters, and Settings (limits, environment,
 // web access, REST URL and curl commands).
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, actionPath, request, type Action, type ActivationRecord, type ServerInfo } from './api';
+import {
+  ApiError, actionPath, get, qs, request,
+  type Action, type ActivationRecord, type ActivationSummary, type ServerInfo,
+} from './api';
 import { ErrorNote, Modal } from './dialog';
 import { annotation, localTime } from './format';
 import { linkTo } from './router';
@@ -86,7 +89,7 @@ type RunState =
   | { kind: 'idle' }
   | { kind: 'running'; note: string }
   | { kind: 'waiting'; id: string }
-  | { kind: 'done'; record: ActivationRecord; id?: string }
+  | { kind: 'done'; record: ActivationRecord; id?: string; logsPending?: boolean }
   | { kind: 'error'; error: string };
 
 function Source(props: { action: Action; name: string; onSaved: (a: Action) => void }) {
@@ -116,12 +119,16 @@ function Source(props: { action: Action; name: string; onSaved: (a: Action) => v
     }
   };
 
-  /** Polls until the record exists (D2: 404 until then). */
-  const awaitRecord = async (id: string): Promise<ActivationRecord> => {
+  /**
+   * Polls until the record exists. It watches the function's activation list (an id is listed exactly when its
+   * record exists) rather than GET /activations/{id}, whose 404s would fill the browser console with errors.
+   */
+  const awaitRecord = async (id: string, since: number): Promise<ActivationRecord> => {
     const until = Date.now() + 20 * 60_000;
+    const list = `/api/v1/namespaces/_/activations${qs({ name: props.name, since, limit: 200 })}`;
     for (let wait = 250; Date.now() < until; wait = Math.min(wait * 1.5, 2000)) {
-      const r = await request<ActivationRecord>(`/api/v1/namespaces/_/activations/${id}`, { accept: [404] });
-      if (r.status === 200) return r.body;
+      const rows = await get<ActivationSummary[]>(list);
+      if (rows.some((r) => r.activationId === id)) return get<ActivationRecord>(`/api/v1/namespaces/_/activations/${id}`);
       await new Promise((res) => setTimeout(res, wait));
     }
     throw new Error(`No record for ${id} yet; look for it in the Logs tab.`);
@@ -129,21 +136,28 @@ function Source(props: { action: Action; name: string; onSaved: (a: Action) => v
 
   const invoke = async (blocking: boolean) => {
     setRun({ kind: 'running', note: blocking ? 'Running…' : 'Submitting…' });
+    // Records are listed by start time; allow for clock skew between this browser and the server.
+    const since = Date.now() - 5 * 60_000;
     try {
       // A blocking call answers with the full record: 200 on success, 502 for an application or developer error,
       // or 202 with only an id if it ran longer than the server's wait.
       const r = await request<Partial<ActivationRecord>>(
         `${actionPath(props.name)}?blocking=${blocking}`,
-        { method: 'POST', json: params, accept: [502] },
+        { method: 'POST', json: params, accept: [500, 502] },
       );
       if (r.body && typeof r.body === 'object' && 'response' in r.body) {
-        setRun({ kind: 'done', record: r.body as ActivationRecord });
+        // A blocking answer carries logs: [] (OpenWhisk collects logs after replying): show the result now,
+        // then the stored record, logs included, once it is written.
+        const first = r.body as ActivationRecord;
+        setRun({ kind: 'done', record: first, logsPending: true });
+        const record = await awaitRecord(first.activationId, since).catch(() => first);
+        setRun({ kind: 'done', record });
         return;
       }
       const id = r.body?.activationId;
       if (!id) throw new Error('The server did not return an activation id.');
       setRun({ kind: 'waiting', id });
-      const record = await awaitRecord(id);
+      const record = await awaitRecord(id, since);
       setRun({ kind: 'done', record, id: blocking ? undefined : id });
     } catch (err) {
       setRun({ kind: 'error', error: (err as Error).message });
@@ -219,7 +233,7 @@ function Source(props: { action: Action; name: string; onSaved: (a: Action) => v
                 Activation <code class="id activation-id">{run.id}</code>
               </p>
             )}
-            <RecordView record={run.record} />
+            <RecordView record={run.record} logsPending={run.logsPending} />
           </>
         )}
       </div>

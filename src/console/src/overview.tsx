@@ -1,6 +1,6 @@
 // Overview tab: the namespace's functions, newest first, and the "Create function" dialog.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, actionPath, get, request, type ActionSummary, type ServerInfo } from './api';
+import { ApiError, actionPath, get, request, type ActionSummary, type PackageSummary, type ServerInfo } from './api';
 import { ErrorNote, Modal } from './dialog';
 import { actionFullName, actionKind, localTime } from './format';
 import { linkTo, navigate } from './router';
@@ -39,12 +39,28 @@ export function Overview(props: { info: ServerInfo | null }) {
   const [actions, setActions] = useState<ActionSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  const [kinds, setKinds] = useState<Record<string, string>>({});
 
   const load = async () => {
     try {
       const list = await get<ActionSummary[]>('/api/v1/namespaces/_/actions?limit=200');
-      setActions([...list].sort((a, b) => b.updated - a.updated));
+      const sorted = [...list].sort((a, b) => b.updated - a.updated);
+      setActions(sorted);
       setError(null);
+      // The `exec` annotation should name the full kind (nodejs:20); when it only names the family, read the
+      // kind from the action itself (without its code), a few at a time.
+      const vague = sorted.filter((a) => !actionKind(a).includes(':'));
+      const found: Record<string, string> = {};
+      for (let i = 0; i < vague.length; i += 6) {
+        await Promise.all(
+          vague.slice(i, i + 6).map(async (a) => {
+            const name = actionFullName(a);
+            const full = await get<{ exec: { kind: string } }>(`${actionPath(name)}?code=false`).catch(() => null);
+            if (full?.exec?.kind) found[name] = full.exec.kind;
+          }),
+        );
+      }
+      if (Object.keys(found).length) setKinds((k) => ({ ...k, ...found }));
     } catch (err) {
       setError((err as Error).message);
     }
@@ -87,7 +103,7 @@ export function Overview(props: { info: ServerInfo | null }) {
                         {name}
                       </a>
                     </td>
-                    <td>{actionKind(a)}</td>
+                    <td>{kinds[name] ?? actionKind(a)}</td>
                     <td>{a.version}</td>
                     <td>
                       <time dateTime={new Date(a.updated).toISOString()}>{localTime(a.updated)}</time>
@@ -123,8 +139,11 @@ function CreateFunction(props: { open: boolean; info: ServerInfo | null; onClose
     setError(null);
     try {
       if (p) {
-        // Make the package if needed; 409 means it already exists, which is fine.
-        await request(`/api/v1/namespaces/_/packages/${encodeURIComponent(p)}`, { method: 'PUT', json: {}, accept: [409] });
+        // Make the package if it is new (looked up in the list, so no 404 or 409 lands in the browser console).
+        const pkgs = await get<PackageSummary[]>('/api/v1/namespaces/_/packages?limit=200');
+        if (!pkgs.some((x) => x.name === p)) {
+          await request(`/api/v1/namespaces/_/packages/${encodeURIComponent(p)}`, { method: 'PUT', json: {} });
+        }
       }
       const full = p ? `${p}/${n}` : n;
       await request(actionPath(full), { method: 'PUT', json: { exec: { kind, code: starterCode(kind) } } });

@@ -3,7 +3,7 @@ import type { ActivationRecord } from './api';
 import { StatusBadge } from './dialog';
 import { duration, isCold, localTime } from './format';
 
-export function RecordView(props: { record: ActivationRecord }) {
+export function RecordView(props: { record: ActivationRecord; logsPending?: boolean }) {
   const r = props.record;
   return (
     <div class="record-view">
@@ -20,7 +20,13 @@ export function RecordView(props: { record: ActivationRecord }) {
       <h3>Result</h3>
       <pre class="json result">{JSON.stringify(r.response?.result, null, 2)}</pre>
       <h3>Logs</h3>
-      {r.logs?.length ? <pre class="logs-pane">{r.logs.join('\n')}</pre> : <p class="muted">No log lines.</p>}
+      {props.logsPending ? (
+        <p class="muted">Waiting for the logs…</p>
+      ) : r.logs?.length ? (
+        <pre class="logs-pane">{r.logs.join('\n')}</pre>
+      ) : (
+        <p class="muted">No log lines.</p>
+      )}
     </div>
   );
 }

@@ -115,7 +115,7 @@ export function Settings(props: {
 
   return (
     <div class="settings">
-      <form class="form wide" onSubmit={save}>
+      <form class="form wide" onSubmit={save} noValidate>
         <fieldset>
           <legend>Limits</legend>
           <div class="row">
