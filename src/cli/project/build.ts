@@ -1,6 +1,6 @@
 // Builds a function and turns it into deployable code (doctl-cli.md §4.4): build.sh, npm, .include/.ignore, zipping.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, realpathSync, statSync, utimesSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 import { ProjectError, type FunctionSpec } from './model.js';
@@ -97,6 +97,11 @@ export async function runBuild(dir: string, opts: BuildOptions): Promise<void> {
     await run(tool, opts.yarn ? ['build'] : ['run', 'build'], dir, opts, opts.yarn ? 'yarn build' : 'npm run build');
   } else {
     await run(tool, ['install', '--production', ...quiet], dir, opts, `${tool} install --production`);
+  }
+  // npm leaves node_modules and the lock file untouched when nothing changed; mark the build as fresh for --incremental.
+  const now = new Date();
+  for (const p of [join(dir, 'node_modules'), join(dir, opts.yarn ? 'yarn.lock' : 'package-lock.json')]) {
+    if (existsSync(p)) utimesSync(p, now, now);
   }
 }
 
@@ -199,6 +204,7 @@ function runtimeOfFiles(files: Array<[string, string]>, display: string): string
   return [...found][0];
 }
 
+const ZIP_MTIME = new Date(2020, 0, 1);
 const BINARY_EXT = /\.(zip|jar|gz|tgz|png|jpe?g|gif|ico|wasm|bin|pdf)$/i;
 
 /** Builds (if needed) and produces the code of one function. */
@@ -227,11 +233,11 @@ export async function buildFunction(fn: FunctionSpec, opts: BuildOptions): Promi
     const parts = rel.split('/');
     let node = tree as Record<string, unknown>;
     for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
-    node[parts[parts.length - 1]!] = [new Uint8Array(readFileSync(abs)), { mtime: new Date('2020-01-01T00:00:00Z') }];
+    node[parts[parts.length - 1]!] = new Uint8Array(readFileSync(abs));
     if (opts.verboseZip) opts.log(`Zipping ${rel}`);
   }
-  // Fixed mtimes keep the zip (and so the incremental digest) stable between deploys.
-  const zip = zipSync(tree, { level: 6 });
+  // A fixed mtime (files and directory entries) keeps the zip, and so the incremental digest, stable between deploys.
+  const zip = zipSync(tree, { level: 6, mtime: ZIP_MTIME });
   return { code: Buffer.from(zip).toString('base64'), binary: true, runtime, zipped: true, files: files.map(([r]) => r) };
 }
 
