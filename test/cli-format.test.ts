@@ -206,3 +206,16 @@ test('connect <hint> matches exact namespace/label first, then a unique substrin
   assert.equal(matchConnection(conns, 'abc').length, 2);
   assert.equal(matchConnection(conns, 'zzz').length, 0);
 });
+
+test('the spinner draws only when enabled (a TTY) and erases itself', async () => {
+  const { startSpinner } = await import('../src/cli/spinner.js');
+  let written = '';
+  const stream = { write: (s: string) => ((written += s), true), isTTY: true } as unknown as NodeJS.WriteStream;
+  startSpinner(stream, false).stop();
+  assert.equal(written, '');
+  const sp = startSpinner(stream, true);
+  await new Promise((r) => setTimeout(r, 250));
+  sp.stop();
+  assert.ok(written.split('\r').length >= 3, JSON.stringify(written));
+  assert.ok(written.endsWith('\r  \r'));
+});

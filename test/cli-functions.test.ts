@@ -3,9 +3,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { zipSync, strToU8 } from 'fflate';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, FLARE_BIN, type TestServer } from './helpers/server.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
 
 let s: TestServer;
@@ -238,4 +239,20 @@ test('flare serve adds the bootstrap namespace to an empty credentials file, and
     await other.stop();
     other.cleanup();
   }
+});
+
+const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+
+test('a blocking invoke shows a spinner on a terminal (run under script(1) for a pty), none when piped', { skip: !hasScript && 'script(1) not installed' }, async () => {
+  writeFileSync(join(dir, 'slow.js'), 'function main() { return new Promise((r) => setTimeout(() => r({ ok: true }), 700)); }\n');
+  assert.equal((await cli('fn', 'create', 'slowpoke', 'slow.js')).code, 0);
+  const tty = execFileSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(FLARE_BIN)} fn invoke slowpoke`, '/dev/null'], {
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+    encoding: 'utf8',
+  });
+  assert.match(tty, /\r[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /);
+  assert.ok(tty.replace(/\r\n/g, '\n').endsWith('{\n  "ok": true\n}\n'), JSON.stringify(tty));
+  const piped = await cli('fn', 'invoke', 'slowpoke');
+  assert.equal(piped.stdout, '{\n  "ok": true\n}\n');
+  assert.equal(piped.stderr, '');
 });
