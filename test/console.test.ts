@@ -239,6 +239,7 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
     });
 
     await step('Settings: limits and environment are saved; the curl command reveals the token on a click', async () => {
+      await page.screenshot({ path: join(ARTIFACTS, 'console-function.png'), fullPage: true });
       await page.getByRole('tab', { name: 'Settings' }).click();
       await page.getByLabel('Timeout (ms)').fill('5');
       await page.getByRole('button', { name: 'Save settings' }).click();
@@ -272,6 +273,7 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       assert.equal(((await ok.json()) as { body: string }).body, 'Hello stranger!');
       await waitText(page.locator('.access'), `/api/v1/web/${server.namespace}/default/greet`);
 
+      await page.screenshot({ path: join(ARTIFACTS, 'console-settings.png'), fullPage: true });
       const token = Buffer.from(server.auth).toString('base64');
       const blocking = page.locator('pre.curl-blocking');
       assert.ok(!((await blocking.textContent()) ?? '').includes(token), 'token hidden until Show Token');
@@ -298,6 +300,13 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       await page.locator(`tr[data-activation="${liveId}"]`).waitFor({ timeout: 15_000 });
       assert.equal((await rowIds(page))[0], liveId, 'newest first');
       const row = page.locator(`tr[data-activation="${liveId}"]`);
+      // Times are local: the browser runs in Europe/Berlin, the record's start is epoch ms.
+      const liveRec = (await (await server.api(`/api/v1/namespaces/_/activations/${liveId}`)).json()) as { start: number };
+      const berlin = new Intl.DateTimeFormat('sv-SE', {
+        timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit',
+        hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+      }).format(new Date(liveRec.start));
+      assert.equal(await row.locator('td').nth(1).textContent(), berlin);
       await waitText(row.locator('.badge'), 'success');
       assert.match((await row.locator('td').nth(4).textContent()) ?? '', /^\d+(\.\d+)? (ms|s)$/);
       assert.match((await row.locator('td').nth(5).textContent()) ?? '', /^(cold|warm)$/);
@@ -374,7 +383,11 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       // Nothing but the table itself may scroll sideways on a phone.
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `page overflows by ${overflow}px`);
-      await page.screenshot({ path: join(ARTIFACTS, 'console-logs-narrow.png') });
+      await page.getByRole('button', { name: `Expand record ${liveId}` }).click();
+      await waitText(page.locator(`#rec-${liveId} pre.record`), liveId);
+      const narrowOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(narrowOverflow <= 0, `page overflows by ${narrowOverflow}px with a record open`);
+      await page.screenshot({ path: join(ARTIFACTS, 'console-logs-narrow.png'), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 800 });
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByLabel('API key').waitFor();

@@ -201,7 +201,7 @@ export function Logs(props: { initialFunction?: string }) {
                 return (
                   <Fragment key={r.activationId}>
                     <tr data-activation={r.activationId} class={x ? 'open' : undefined}>
-                      <td>
+                      <td class="c-x">
                         <button
                           type="button"
                           class="expand"
@@ -213,18 +213,18 @@ export function Logs(props: { initialFunction?: string }) {
                           {x ? '[−]' : '[+]'}
                         </button>
                       </td>
-                      <td>
+                      <td class="c-time">
                         <time dateTime={new Date(r.start).toISOString()}>{localTime(r.start)}</time>
                       </td>
-                      <td>
+                      <td class="c-fn">
                         <a {...linkTo(`functions/${recordFunction(r)}`)}>{recordFunction(r)}</a>
                       </td>
-                      <td>
+                      <td class="c-status">
                         <StatusBadge code={r.statusCode} />
                       </td>
-                      <td class="num">{duration(r.duration)}</td>
-                      <td>{isCold(r) ? 'cold' : 'warm'}</td>
-                      <td>
+                      <td class="num c-dur">{duration(r.duration)}</td>
+                      <td class="c-start">{isCold(r) ? 'cold' : 'warm'}</td>
+                      <td class="c-id">
                         <code class="id">{r.activationId}</code>
                       </td>
                     </tr>

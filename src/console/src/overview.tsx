@@ -98,14 +98,14 @@ export function Overview(props: { info: ServerInfo | null }) {
                 const name = actionFullName(a);
                 return (
                   <tr key={name}>
-                    <td>
+                    <td class="c-name">
                       <a {...linkTo(`functions/${name}`)} class="fn-link">
                         {name}
                       </a>
                     </td>
-                    <td>{kinds[name] ?? actionKind(a)}</td>
-                    <td>{a.version}</td>
-                    <td>
+                    <td class="c-kind">{kinds[name] ?? actionKind(a)}</td>
+                    <td class="c-ver">{a.version}</td>
+                    <td class="c-upd">
                       <time dateTime={new Date(a.updated).toISOString()}>{localTime(a.updated)}</time>
                     </td>
                   </tr>
