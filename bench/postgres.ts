@@ -27,32 +27,76 @@ const PG_URL = process.env.FLARE_BENCH_PG_URL ?? process.env.FLARE_TEST_PG_URL ?
 const WORKERS = 10;
 const PRODUCERS = 10;
 const LATENCY_N = Number(process.env.FLARE_BENCH_PG_LATENCY_N ?? 300);
-const THROUGHPUT_N = Number(process.env.FLARE_BENCH_PG_THROUGHPUT_N ?? 3000);
+const THROUGHPUT_N = Number(process.env.FLARE_BENCH_PG_THROUGHPUT_N ?? 2000);
 const WARMUP_N = 100;
+const ROUNDS = Number(process.env.FLARE_BENCH_PG_ROUNDS ?? 3);
 
 export async function benchPostgres(): Promise<BenchRow[]> {
   const suffix = randomBytes(4).toString('hex');
   const flareSchema = `flare_bench_${suffix}`;
   const gwSchema = `gw_bench_${suffix}`;
-  const rows: BenchRow[] = [];
+  const only = process.env.FLARE_BENCH_PG_ONLY; // "flare" or "graphile" (for profiling one side)
+  const sides: Side[] = [];
   try {
-    const only = process.env.FLARE_BENCH_PG_ONLY; // "flare" or "graphile" (for profiling one side)
-    if (only !== 'flare') rows.push(...(await benchGraphile(gwSchema)));
-    if (only !== 'graphile') rows.push(...(await benchFlare(flareSchema)));
+    if (only !== 'flare') sides.push(await graphileSide(gwSchema));
+    if (only !== 'graphile') sides.push(await flareSide(flareSchema));
+    for (const side of sides) for (let i = 0; i < WARMUP_N; i++) await side.one();
+    const rows: BenchRow[] = [];
+    for (const side of sides) {
+      const adds: number[] = [];
+      const totals: number[] = [];
+      const notifies: number[] = [];
+      for (let i = 0; i < LATENCY_N; i++) {
+        const r = await side.one();
+        adds.push(r.add);
+        totals.push(r.total);
+        if (r.notify !== undefined) notifies.push(r.notify);
+      }
+      rows.push({ name: `${side.name} ${side.latencyLabel}`, p50: pct(totals, 50), p99: pct(totals, 99), unit: 'ms' });
+      rows.push({ name: `${side.name} ${side.addLabel}`, p50: pct(adds, 50), p99: pct(adds, 99), unit: 'ms' });
+      if (notifies.length) rows.push({ name: `${side.name} completion seen by the API node (NOTIFY)`, p50: pct(notifies, 50), p99: pct(notifies, 99), unit: 'ms' });
+    }
+    // Throughput rounds alternate between the two so both see the same background load; the median is reported.
+    const rates = new Map<Side, number[]>(sides.map((side) => [side, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of sides) {
+        const base = side.completed();
+        const t0 = performance.now();
+        await producers(THROUGHPUT_N, side.add);
+        await waitUntil(() => side.completed() - base >= THROUGHPUT_N, 120_000);
+        rates.get(side)!.push(THROUGHPUT_N / ((performance.now() - t0) / 1000));
+      }
+    }
+    for (const side of sides) {
+      rows.push({ name: `${side.name} no-op throughput (unbatched adds, median of ${ROUNDS})`, value: round(pct(rates.get(side)!, 50)), unit: 'jobs/s' });
+    }
+    return rows;
   } finally {
+    for (const side of sides) await side.close().catch(() => undefined);
     const c = new pg.Client({ connectionString: PG_URL });
     await c.connect();
     await c.query(`DROP SCHEMA IF EXISTS "${flareSchema}" CASCADE`);
     await c.query(`DROP SCHEMA IF EXISTS "${gwSchema}" CASCADE`);
     await c.end();
   }
-  return rows;
+}
+
+interface Side {
+  name: string;
+  latencyLabel: string;
+  addLabel: string;
+  /** Adds one job and waits for its completion to be committed. */
+  one(): Promise<{ add: number; total: number; notify?: number }>;
+  /** Adds one job (throughput rounds). */
+  add: () => Promise<void>;
+  completed(): number;
+  close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------- graphile-worker
 
-async function benchGraphile(schema: string): Promise<BenchRow[]> {
-  const silent = new Logger(() => () => undefined);
+async function graphileSide(schema: string): Promise<Side> {
+  const silent = new Logger((scope) => (level, message) => { if (level === "error" || level === "warning") process.stderr.write(`[gw ${level}] ${message}\n`); });
   const runner: Runner = await run({
     connectionString: PG_URL,
     schema,
@@ -66,18 +110,22 @@ async function benchGraphile(schema: string): Promise<BenchRow[]> {
   const waiting = new Map<string, () => void>();
   const early = new Set<string>(); // completions seen before their waiter was registered
   let completed = 0;
-  let tracking = true;
   runner.events.on('job:complete', ({ job }) => {
     completed++;
-    if (!tracking) return;
-    const w = waiting.get(String(job.id));
+    const id = String(job.id);
+    const w = waiting.get(id);
     if (w) {
-      waiting.delete(String(job.id));
+      waiting.delete(id);
       w();
-    } else early.add(String(job.id));
+    } else if (tracking) early.add(id);
   });
-  try {
-    const one = async (): Promise<{ add: number; total: number }> => {
+  let tracking = false;
+  return {
+    name: 'graphile-worker',
+    latencyLabel: 'add→complete latency',
+    addLabel: 'addJob (add only)',
+    async one() {
+      tracking = true;
       const t0 = performance.now();
       let resolveDone!: () => void;
       const done = new Promise<void>((r) => (resolveDone = r));
@@ -86,83 +134,56 @@ async function benchGraphile(schema: string): Promise<BenchRow[]> {
       if (early.delete(String(job.id))) resolveDone();
       else waiting.set(String(job.id), resolveDone);
       await done;
+      tracking = false;
       return { add, total: performance.now() - t0 };
-    };
-    for (let i = 0; i < WARMUP_N; i++) await one();
-    const adds: number[] = [];
-    const totals: number[] = [];
-    for (let i = 0; i < LATENCY_N; i++) {
-      const r = await one();
-      adds.push(r.add);
-      totals.push(r.total);
-    }
-    tracking = false;
-    const base = completed;
-    const t0 = performance.now();
-    await producers(THROUGHPUT_N, async () => {
+    },
+    add: async () => {
       await runner.addJob('noop', {});
-    });
-    await waitUntil(() => completed - base >= THROUGHPUT_N, 120_000);
-    const secs = (performance.now() - t0) / 1000;
-    return [
-      { name: 'graphile-worker add→complete latency', p50: pct(totals, 50), p99: pct(totals, 99), unit: 'ms' },
-      { name: 'graphile-worker addJob (add only)', p50: pct(adds, 50), p99: pct(adds, 99), unit: 'ms' },
-      { name: 'graphile-worker no-op throughput (unbatched)', value: round(THROUGHPUT_N / secs), unit: 'jobs/s' },
-    ];
-  } finally {
-    await runner.stop();
-  }
+    },
+    completed: () => completed,
+    close: () => runner.stop(),
+  };
 }
 
 // ---------------------------------------------------------------- Flare's PostgreSQL store
 
-async function benchFlare(schema: string): Promise<BenchRow[]> {
+async function flareSide(schema: string): Promise<Side> {
   const u = new URL(PG_URL);
   u.searchParams.set('schema', schema);
   const api = await openPostgresStore(u.toString());
   const invoker = await openPostgresStore(u.toString());
   const pool = new WorkerPool(invoker, WORKERS);
   const notified = new Map<string, number>();
-  api.onCompleted((id) => notified.set(id, performance.now()));
-  try {
-    const one = async (): Promise<{ add: number; total: number; notify: number }> => {
+  let tracking = false;
+  api.onCompleted((id) => {
+    if (tracking) notified.set(id, performance.now());
+  });
+  return {
+    name: 'flare-pg',
+    latencyLabel: 'enqueue→claim→complete latency',
+    addLabel: 'enqueue (add only, one round trip)',
+    async one() {
+      tracking = true;
       const inv = invocationFor();
       const t0 = performance.now();
       const done = pool.waitFor(inv.activationId);
       await api.enqueue(inv);
       const add = performance.now() - t0;
       const total = (await done) - t0;
-      await waitUntil(() => notified.has(inv.activationId) || process.env.X === '1', 5000);
-      const notify = (notified.get(inv.activationId) ?? 0) - t0;
+      await waitUntil(() => notified.has(inv.activationId), 5000);
+      const notify = notified.get(inv.activationId)! - t0;
       notified.delete(inv.activationId);
+      tracking = false;
       return { add, total, notify };
-    };
-    for (let i = 0; i < WARMUP_N; i++) await one();
-    const adds: number[] = [];
-    const totals: number[] = [];
-    const notifies: number[] = [];
-    for (let i = 0; i < LATENCY_N; i++) {
-      const r = await one();
-      adds.push(r.add);
-      totals.push(r.total);
-      notifies.push(r.notify);
-    }
-    const base = pool.completed;
-    const t0 = performance.now();
-    await producers(THROUGHPUT_N, () => api.enqueue(invocationFor()));
-    await waitUntil(() => pool.completed - base >= THROUGHPUT_N, 120_000);
-    const secs = (performance.now() - t0) / 1000;
-    return [
-      { name: 'flare-pg enqueue→claim→complete latency', p50: pct(totals, 50), p99: pct(totals, 99), unit: 'ms' },
-      { name: 'flare-pg enqueue (add only, one round trip)', p50: pct(adds, 50), p99: pct(adds, 99), unit: 'ms' },
-      { name: 'flare-pg completion seen by the API node (NOTIFY)', p50: pct(notifies, 50), p99: pct(notifies, 99), unit: 'ms' },
-      { name: 'flare-pg no-op throughput (unbatched)', value: round(THROUGHPUT_N / secs), unit: 'jobs/s' },
-    ];
-  } finally {
-    await pool.stop();
-    await api.close();
-    await invoker.close();
-  }
+    },
+    add: () => api.enqueue(invocationFor()),
+    completed: () => pool.completed,
+    async close() {
+      await pool.stop();
+      await api.close();
+      await invoker.close();
+    },
+  };
 }
 
 /** `n` workers, each: claim one invocation, complete it with a no-op record; idle workers sleep until a NOTIFY. */
@@ -204,11 +225,17 @@ class WorkerPool {
       if (!inv) {
         if (gen !== this.generation) continue; // a wake-up arrived while we were claiming
         await new Promise<void>((r) => {
-          const t = setTimeout(r, 1000); // same poll fallback as graphile-worker's pollInterval here
-          this.sleepers.push(() => {
+          const wake = () => {
             clearTimeout(t);
             r();
-          });
+          };
+          // Same poll fallback as graphile-worker's pollInterval here; a timed-out sleeper leaves the list, or a
+          // later wake-up would be spent on it and lost.
+          const t = setTimeout(() => {
+            this.sleepers = this.sleepers.filter((w) => w !== wake);
+            r();
+          }, 1000);
+          this.sleepers.push(wake);
         });
         continue;
       }
@@ -299,7 +326,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     (rows) => {
       for (const r of rows) {
         const v = r.value !== undefined ? `${r.value}` : `p50 ${r.p50}  p99 ${r.p99}`;
-        process.stdout.write(`${r.name.padEnd(52)} ${v} ${r.unit}\n`);
+        process.stdout.write(`${r.name.padEnd(66)} ${v} ${r.unit}\n`);
       }
     },
     (err) => {
