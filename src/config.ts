@@ -45,6 +45,8 @@ export interface Config {
   logLevel: string;
   /** Refuse to start without isolation (bubblewrap + cgroups) instead of falling back to unsafe dev mode. */
   requireSandbox: boolean;
+  /** FLARE_SANDBOX=off: run functions without isolation on purpose (unsafe dev mode, clearly labelled). */
+  sandboxOff: boolean;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -108,5 +110,6 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     leaseMs: num('FLARE_LEASE_MS', env.FLARE_LEASE_MS, 5000),
     logLevel: env.FLARE_LOG_LEVEL ?? 'warn',
     requireSandbox: env.FLARE_REQUIRE_SANDBOX === '1' || env.FLARE_REQUIRE_SANDBOX === 'true',
+    sandboxOff: env.FLARE_SANDBOX === 'off',
   };
 }

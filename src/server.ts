@@ -50,6 +50,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
       memoryBudgetMb: config.invokerMemoryMb,
       resultMaxBytes: config.limits.resultMax,
       requireSandbox: config.requireSandbox,
+      unsafe: config.sandboxOff,
       logger: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) },
     });
     sandbox = runtime.sandbox.isolated ? runtime.sandbox.description : `UNSAFE DEV MODE: ${runtime.sandbox.description}`;

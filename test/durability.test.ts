@@ -10,7 +10,9 @@ import { startServer, putAction, waitForRecord, waitFor } from './helpers/server
 test('kill -9 with queued and running invocations loses nothing and re-runs nothing', async () => {
   const marks = mkdtempSync(join(tmpdir(), 'flare-marks-'));
   // Tiny executor budget: 2 run at a time, the rest wait in the durable queue.
-  const env = { FLARE_INVOKER_MEMORY_MB: '512', FLARE_LEASE_MS: '2000' };
+  // The functions leave marks on the host to prove what ran, so this test runs them unsandboxed (FLARE_SANDBOX=off):
+  // it checks the queue and invoker, not the isolation.
+  const env = { FLARE_INVOKER_MEMORY_MB: '512', FLARE_LEASE_MS: '2000', FLARE_SANDBOX: 'off' };
   let s = await startServer({ env });
   try {
     // Each run appends its activation id to a file, so a re-run would show as a duplicate line.

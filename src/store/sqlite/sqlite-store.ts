@@ -16,6 +16,7 @@ import type {
 import { activationFilterKey, type ActivationSummary, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
 import { SCHEMA } from './schema.js';
 import { toSummary } from '../summary.js';
+import { Checkpointer } from './checkpointer.js';
 
 type Row = Record<string, any>;
 
@@ -30,6 +31,11 @@ class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly events = new EventEmitter();
   private readonly st: Record<string, Database.Statement>;
+  private readonly checkpointer?: Checkpointer;
+  private readonly enqueueTx: (items: Invocation[]) => void;
+  private readonly completeTx: (records: ActivationRecord[]) => void;
+  /** Enqueues arriving in the same event-loop turn share one commit (group commit). */
+  private pendingEnqueue: Array<{ inv: Invocation; resolve: () => void; reject: (e: unknown) => void }> = [];
 
   constructor(path: string, synchronous: 'NORMAL' | 'FULL') {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -38,6 +44,10 @@ class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = OFF');
+    if (path !== ':memory:') {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer(path);
+    }
     this.db.exec(SCHEMA);
     this.events.setMaxListeners(0);
     const p = (sql: string) => this.db.prepare(sql);
@@ -74,6 +84,15 @@ class SqliteStore implements Store {
       getAct: p('SELECT record FROM activations WHERE activation_id = ? AND namespace = ?'),
       sweep: p('DELETE FROM activations WHERE rowid IN (SELECT rowid FROM activations WHERE start < ? LIMIT ?)'),
     };
+    this.enqueueTx = this.db.transaction((items: Invocation[]) => {
+      for (const inv of items) this.st.enqueue!.run(inv.activationId, inv.namespace, JSON.stringify(inv));
+    });
+    this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
+      for (const r of recs) {
+        this.st.dequeue!.run(r.activationId);
+        this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r));
+      }
+    });
   }
 
   async init(): Promise<void> {
@@ -82,6 +101,7 @@ class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.events.removeAllListeners();
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 
@@ -163,8 +183,32 @@ class SqliteStore implements Store {
   }
 
   // ---- queue ----
-  async enqueue(inv: Invocation): Promise<void> {
-    this.st.enqueue!.run(inv.activationId, inv.namespace, JSON.stringify(inv));
+  enqueue(inv: Invocation): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.pendingEnqueue.push({ inv, resolve, reject }) === 1) setImmediate(() => this.flushEnqueue());
+    });
+  }
+
+
+  private flushEnqueue(): void {
+    const batch = this.pendingEnqueue;
+    this.pendingEnqueue = [];
+    try {
+      this.enqueueTx(batch.map((b) => b.inv));
+    } catch {
+      // One bad row must not fail the others: fall back to one commit each.
+      for (const b of batch) {
+        try {
+          this.enqueueTx([b.inv]);
+          b.resolve();
+        } catch (err) {
+          b.reject(err);
+        }
+      }
+      this.events.emit('enqueued');
+      return;
+    }
+    for (const b of batch) b.resolve();
     this.events.emit('enqueued');
   }
 
@@ -188,13 +232,6 @@ class SqliteStore implements Store {
     return (this.st.inFlight!.get(namespace) as Row).n;
   }
 
-  private readonly completeTx = (records: ActivationRecord[]) =>
-    this.db.transaction((recs: ActivationRecord[]) => {
-      for (const r of recs) {
-        this.st.dequeue!.run(r.activationId);
-        this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r));
-      }
-    })(records);
 
   async complete(records: ActivationRecord[]): Promise<void> {
     if (records.length === 0) return;

@@ -1,0 +1,252 @@
+// `npm run bench`: Flare's platform overhead measured against a bare-HTTP floor in the same run.
+// Prints p50/p99 (ms) and ratios to the floor; writes bench-results.json. A benchmark, never a test.
+//   BENCH_QUICK=1       fewer iterations
+//   BENCH_STORES=sqlite,postgres   which stores to measure (postgres needs 127.0.0.1:5432)
+import http from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes, randomUUID } from 'node:crypto';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const QUICK = process.env.BENCH_QUICK === '1';
+const N = QUICK ? 500 : 3000;
+
+export interface Row {
+  name: string;
+  p50?: number;
+  p99?: number;
+  value?: number;
+  unit: string;
+  column?: string;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function request(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: body ? { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : headers, agent }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (data += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function timeLoop(n: number, fn: () => Promise<void>): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < Math.min(200, n / 5); i++) await fn(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+function waitForLine(proc: ChildProcess, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = re.exec(out);
+      if (m) {
+        proc.stdout!.off('data', onData);
+        resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (d) => (out += d));
+    proc.on('exit', (c) => reject(new Error(`exited ${c}: ${out}`)));
+  });
+}
+
+/** The floor: a bare Fastify server in its own process answering a small JSON POST. */
+async function floor(): Promise<{ p50: number; p99: number }> {
+  const script = `
+    import Fastify from 'fastify';
+    const app = Fastify({ logger: false });
+    app.post('/', async () => ({ activationId: '0123456789abcdef0123456789abcdef' }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    console.log('FLOOR ' + app.server.address().port);`;
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await waitForLine(proc, /FLOOR (\d+)/);
+  const url = `http://127.0.0.1:${port}/`;
+  const r = await timeLoop(N, async () => {
+    await request(url, 'POST', {}, '{}');
+  });
+  proc.kill();
+  return r;
+}
+
+interface Flare {
+  url: string;
+  auth: string;
+  proc: ChildProcess;
+  dir: string;
+}
+
+async function startFlare(store: string): Promise<Flare> {
+  const dir = mkdtempSync(join(tmpdir(), 'flare-bench-'));
+  const auth = `${randomUUID()}:${randomBytes(32).toString('hex')}`;
+  const args = ['serve', '--port', '0', '--data-dir', dir];
+  if (store !== 'sqlite') args.push('--store', store);
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'flare'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      FLARE_BOOTSTRAP_NAMESPACE: 'bench',
+      FLARE_BOOTSTRAP_AUTH: auth,
+      FLARE_LIMIT_INVOCATIONS_PER_MINUTE: '100000000',
+      FLARE_LIMIT_CONCURRENT: '100000000',
+      FLARE_LOG_LEVEL: 'error',
+    },
+  });
+  const url = await waitForLine(proc, /API host:\s+(\S+)/);
+  return { url, auth: 'Basic ' + Buffer.from(auth).toString('base64'), proc, dir };
+}
+
+async function stopFlare(f: Flare): Promise<void> {
+  await new Promise<void>((r) => {
+    f.proc.once('exit', () => r());
+    f.proc.kill('SIGTERM');
+  });
+  rmSync(f.dir, { recursive: true, force: true });
+}
+
+async function put(f: Flare, name: string, code: string): Promise<void> {
+  const r = await request(`${f.url}/api/v1/namespaces/_/actions/${name}?overwrite=true`, 'PUT', { authorization: f.auth }, JSON.stringify({ exec: { kind: 'nodejs:20', code } }));
+  if (r.status !== 200) throw new Error(`PUT ${name}: ${r.status} ${r.body}`);
+}
+
+async function countRecords(f: Flare): Promise<number> {
+  const r = await request(`${f.url}/api/v1/namespaces/_/activations?count=true`, 'GET', { authorization: f.auth });
+  return JSON.parse(r.body).activations;
+}
+
+async function benchFlare(store: string, column: string): Promise<Row[]> {
+  const f = await startFlare(store);
+  const rows: Row[] = [];
+  const h = { authorization: f.auth };
+  try {
+    await put(f, 'noop', 'function main(){ return {} }');
+    // Non-blocking invoke → 202, sequential.
+    const accepted = await timeLoop(N, async () => {
+      const r = await request(`${f.url}/api/v1/namespaces/_/actions/noop?blocking=false`, 'POST', h, '{}');
+      if (r.status !== 202) throw new Error(`invoke: ${r.status} ${r.body}`);
+    });
+    rows.push({ name: 'non-blocking invoke → 202', ...accepted, unit: 'ms', column });
+    // Let the backlog drain before measuring blocking latency.
+    const target = await countRecords(f);
+    void target;
+    await new Promise((r) => setTimeout(r, 500));
+    const warm = await timeLoop(Math.floor(N / 2), async () => {
+      const r = await request(`${f.url}/api/v1/namespaces/_/actions/noop?blocking=true`, 'POST', h, '{}');
+      if (r.status !== 200) throw new Error(`blocking: ${r.status} ${r.body}`);
+    });
+    rows.push({ name: 'warm blocking no-op invoke', ...warm, unit: 'ms', column });
+    // Cold start: every iteration deploys a new version (a new executor must start).
+    const coldTimes: number[] = [];
+    const initTimes: number[] = [];
+    for (let i = 0; i < (QUICK ? 8 : 25); i++) {
+      await put(f, 'cold', `function main(){ return { v: ${i} } }`);
+      const t0 = process.hrtime.bigint();
+      const r = await request(`${f.url}/api/v1/namespaces/_/actions/cold?blocking=true`, 'POST', h, '{}');
+      coldTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const rec = JSON.parse(r.body);
+      const it = rec.annotations?.find((a: { key: string }) => a.key === 'initTime')?.value;
+      if (typeof it === 'number') initTimes.push(it);
+    }
+    coldTimes.sort((a, b) => a - b);
+    initTimes.sort((a, b) => a - b);
+    rows.push({ name: 'cold start blocking invoke (Node)', p50: percentile(coldTimes, 50), p99: percentile(coldTimes, 99), unit: 'ms', column });
+    if (initTimes.length) rows.push({ name: '  of which initTime', p50: percentile(initTimes, 50), unit: 'ms', column });
+    // Async throughput: many clients fire non-blocking invokes; done when every record is committed.
+    const total = QUICK ? 3000 : 15000;
+    const before = await countRecords(f);
+    const t0 = Date.now();
+    let sent = 0;
+    const client = async () => {
+      while (sent < total) {
+        sent++;
+        const r = await request(`${f.url}/api/v1/namespaces/_/actions/noop?blocking=false`, 'POST', h, '{}');
+        if (r.status !== 202) throw new Error(`throughput: ${r.status} ${r.body}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, client));
+    const acceptedMs = Date.now() - t0;
+    for (;;) {
+      if ((await countRecords(f)) - before >= total) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ms = Date.now() - t0;
+    rows.push({ name: 'async accepted (202/s, 32 clients)', value: Math.round((total / acceptedMs) * 1000), unit: '/s', column });
+    rows.push({ name: 'async throughput (completed, records durable)', value: Math.round((total / ms) * 1000), unit: '/s', column });
+  } finally {
+    await stopFlare(f);
+  }
+  return rows;
+}
+
+async function optional(file: string, fn: string): Promise<Row[]> {
+  const path = join(ROOT, 'bench', file);
+  if (!existsSync(path)) return [];
+  try {
+    const mod = (await import(path)) as Record<string, () => Promise<Row[]>>;
+    return mod[fn] ? await mod[fn]!() : [];
+  } catch (err) {
+    console.error(`bench/${file}: ${(err as Error).message}`);
+    return [];
+  }
+}
+
+function fmt(n: number | undefined, digits = 3): string {
+  return n === undefined ? '' : n >= 100 ? n.toFixed(0) : n.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  console.log(`Flare benchmark — ${cpus().length} cores, Node ${process.version}${QUICK ? ' (quick)' : ''}`);
+  const fl = await floor();
+  const rows: Row[] = [{ name: 'floor: bare Fastify POST', ...fl, unit: 'ms', column: 'floor' }];
+  const stores = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
+  for (const store of stores) {
+    if (store === 'sqlite') rows.push(...(await benchFlare('sqlite', 'sqlite')));
+    if (store === 'postgres') {
+      const url = `${process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'}?schema=flare_bench_${randomBytes(4).toString('hex')}`;
+      try {
+        rows.push(...(await benchFlare(url, 'postgres')));
+      } catch (err) {
+        console.error(`postgres column skipped: ${(err as Error).message}`);
+      }
+    }
+  }
+  rows.push(...(await optional('runtime.ts', 'benchRuntime')));
+  rows.push(...(await optional('postgres.ts', 'benchPostgres')));
+
+  const pad = (s: string, n: number) => s.padEnd(n);
+  console.log();
+  console.log(`${pad('measurement', 52)}${pad('column', 12)}${pad('p50', 10)}${pad('p99', 10)}${pad('value', 10)}ratio p50/floor`);
+  for (const r of rows) {
+    const ratio = r.p50 !== undefined && r.unit === 'ms' ? `${(r.p50 / fl.p50).toFixed(1)}×` : '';
+    console.log(`${pad(r.name, 52)}${pad(r.column ?? '', 12)}${pad(fmt(r.p50), 10)}${pad(fmt(r.p99), 10)}${pad(r.value !== undefined ? `${r.value}${r.unit}` : '', 10)}${ratio}`);
+  }
+  writeFileSync(join(ROOT, 'bench-results.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+  agent.destroy();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
