@@ -12,6 +12,10 @@ export const BWRAP = '/usr/bin/bwrap';
 export const STEM_UID = 199_999;
 const FIRST_NS_UID = 200_000;
 const PIDS_MAX = 256;
+/** bash can close multi-digit descriptors ({n}>&-); dash cannot, so without bash inherited fds stay open. */
+const SHELL = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+const CLOSE_FDS =
+  SHELL === '/bin/bash' ? 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 4 ] && [ -e "$f" ] && exec {n}>&-; done;' : '';
 
 /** Root filesystem entries shared read-only with every sandbox (merged-/usr symlinks are recreated as symlinks). */
 function rootFsArgs(): string[] {
@@ -123,11 +127,12 @@ export class BwrapSandbox implements Sandbox {
       env: baseEnv(opts.env),
       command: [opts.runner.command, ...opts.runner.args, script],
     });
-    // The first process joins the executor's cgroups before it becomes bwrap, so nothing escapes the caps.
-    const join_ = cg.procsFiles.map((f, i) => `echo $$ > ${f}${i < cg.procsFiles.length - 1 ? ' && ' : ''}`).join('');
+    // The first process joins the executor's cgroups before it becomes bwrap, so nothing escapes the caps, and
+    // closes every descriptor the server inherited without close-on-exec (only 0-4 belong to the executor).
+    const joinCgroups = cg.procsFiles.map((f) => `echo $$ > ${f}`).join(' && ');
     const spawnSpec = {
-      command: '/bin/sh',
-      args: ['-c', `${join_} && exec "$@"`, 'sh', BWRAP, ...inner],
+      command: SHELL,
+      args: ['-c', `${joinCgroups} || exit 125; ${CLOSE_FDS} exec "$@"`, 'flare-executor', BWRAP, ...inner],
       env: { PATH: '/usr/bin:/bin' },
       cwd: '/',
       uid,

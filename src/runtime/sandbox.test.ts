@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { testRuntime, action, request, type TestRuntime } from './test-helpers.js';
 
@@ -168,6 +168,7 @@ hostile('cannot read the data dir, /etc/shadow, other code, the server environme
          data: tryRead(a.secret), dataDir: tryRead(a.dataDir), shadow: tryRead('/etc/shadow'), execRoot: tryRead(a.execRoot),
          serverEnv: tryRead('/proc/' + a.serverPid + '/environ'), env: Object.keys(process.env).sort(),
          uid: process.getuid(), ppid: process.ppid, root: fs.readdirSync('/').sort(),
+         fds: fs.readdirSync('/proc/self/fd').map((f) => { try { return fs.readlinkSync('/proc/self/fd/' + f); } catch { return ''; } }),
        };
      }`,
     { namespace: 'evil' },
@@ -183,6 +184,15 @@ hostile('cannot read the data dir, /etc/shadow, other code, the server environme
   assert.ok(!r.env.includes('NODE_EXTRA_CA_CERTS'));
   for (const k of r.env) assert.ok(/^(PATH|HOME|LANG|PWD|__OW_.*)$/.test(k), `unexpected variable ${k}`);
   assert.notEqual(r.uid, 0);
+  // No descriptor of the server leaks into the sandbox (only /dev/null may coincide).
+  const mine = new Set(readdirSync('/proc/self/fd').map((f) => { try { return readlinkSync(`/proc/self/fd/${f}`); } catch { return ''; } }));
+  const shared = (r.fds as string[]).filter((f) => f && f !== '/dev/null' && !f.startsWith('anon_inode:') && mine.has(f));
+  assert.deepEqual(shared, []);
+  // Each namespace runs as its own unprivileged uid.
+  const who = action('function main() { return { uid: process.getuid() } }', { namespace: 'victim' });
+  const w = await t.rt.run(request(who));
+  assert.notEqual((w.result as any).uid, r.uid);
+  assert.notEqual((w.result as any).uid, 0);
   assert.deepEqual(r.root.filter((e: string) => !['bin', 'code', 'dev', 'etc', 'flare', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'tmp', 'usr'].includes(e)), []);
 });
 
