@@ -1,4 +1,5 @@
 // `flare deploy`: builds each function and PUTs packages and actions, printing the deployer's transcript (doctl-cli.md §4.5).
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -74,7 +75,25 @@ function deployerAnnotation(project: ProjectSpec): Dict {
   } catch {
     // no passwd entry (containers); keep 'unknown'
   }
-  return { projectPath: project.path, user };
+  return { projectPath: project.path, user, ...gitInfo(project.path) };
+}
+
+/** The repository and commit of a project inside a git work tree (`++` marks uncommitted changes), as the deployer records. */
+function gitInfo(dir: string): { repository?: string; commit?: string } {
+  const git = (...args: string[]): string => execFileSync('git', ['-C', dir, ...args], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim();
+  try {
+    const commit = git('rev-parse', 'HEAD');
+    let repository: string | undefined;
+    try {
+      repository = git('config', '--get', 'remote.origin.url') || undefined;
+    } catch {
+      repository = undefined; // no remote
+    }
+    const dirty = git('status', '--porcelain', '--', '.') !== '';
+    return { ...(repository ? { repository } : {}), commit: dirty ? `${commit}++` : commit };
+  } catch {
+    return {}; // not a git work tree, or no git
+  }
 }
 
 const errMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -101,6 +120,11 @@ export async function deployProject(dep: Deployment, flags: DeployFlags, io: Out
   const client = new ApiClient(conn);
   for (const w of project.warnings) io.err(w);
   for (const s of project.strays) io.err(`Warning: '${s}' is not part of the project layout and was ignored`);
+  for (const pkg of project.packages) {
+    for (const fn of pkg.functions) {
+      if (fn.remoteBuild) io.err(`Warning: remote builds are not available on Flare; '${functionName(fn)}' is built locally`);
+    }
+  }
   let buildEnv: Record<string, string> = {};
   if (flags.buildEnv) {
     const p = resolve(flags.buildEnv);

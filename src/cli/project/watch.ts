@@ -1,6 +1,6 @@
 // `flare watch`: deploys incrementally whenever a project file changes, until Ctrl-C (doctl-cli.md §4.5).
 import { watch, type FSWatcher } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { deployProject, prepareDeployment, type DeployFlags, type Output } from './deploy.js';
 
 /** Paths whose changes are the deploy's own output or dependencies, not the user's edits. */
@@ -12,40 +12,31 @@ function ignored(rel: string): boolean {
 
 export async function watchProject(dir: string, flags: DeployFlags, io: Output, env: NodeJS.ProcessEnv): Promise<void> {
   const abs = resolve(dir);
-  const deployOnce = async (): Promise<void> => {
+  /** One incremental deploy; false when it failed (the error is printed, the watch goes on). */
+  const deployOnce = async (): Promise<boolean> => {
     try {
       const dep = await prepareDeployment(abs, flags, env);
-      await deployProject(dep, { ...flags, incremental: true }, io);
+      const result = await deployProject(dep, { ...flags, incremental: true }, io);
+      return result.failures.length === 0;
     } catch (err) {
       io.err(`Error: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
     }
   };
   io.out(`Watching '${dir}' [use Control-C to terminate]`);
   let timer: NodeJS.Timeout | undefined;
-  let pendingFile: string | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
+  let pendingFile = '';
+  // Like the deployer, the watch is suspended while deploying, so the deploy's own writes (npm install, .deployed)
+  // do not trigger another round; it resumes 200 ms after.
+  let suspended = false;
   const fire = async (): Promise<void> => {
-    if (running) {
-      again = true; // one more round after the current deploy
-      return;
-    }
-    const file = pendingFile ?? '';
-    pendingFile = undefined;
-    running = (async () => {
-      io.out(`\nDeploying '${dir}' due to change in '${file}'`);
-      await deployOnce();
-      io.out('Deployment complete.  Resuming watch.');
-    })();
-    await running;
-    running = undefined;
-    if (again) {
-      again = false;
-      await fire();
-    }
+    suspended = true;
+    io.out(`\nDeploying '${dir}' due to change in '${join(dir, pendingFile)}'`);
+    if (await deployOnce()) io.out('Deployment complete.  Resuming watch.\n');
+    setTimeout(() => (suspended = false), 200);
   };
   const watcher: FSWatcher = watch(abs, { recursive: true }, (_event, filename) => {
-    if (!filename) return;
+    if (!filename || suspended) return;
     const rel = filename.toString();
     if (ignored(rel)) return;
     pendingFile = rel;
