@@ -132,7 +132,7 @@ test('get-metadata: unresolved variables are listed, not fatal', () => {
   rmSync(dir, { recursive: true });
 });
 
-test('Includer: packages and single functions; web is always excluded', () => {
+test('Includer: packages and single functions; explicit functions beat exclusions; web is never deployed', () => {
   const inc = new Includer('demo/hello,other/', undefined);
   assert.equal(inc.isFunctionIncluded('demo', 'hello'), true);
   assert.equal(inc.isFunctionIncluded('demo', 'multi'), false);
@@ -140,7 +140,10 @@ test('Includer: packages and single functions; web is always excluded', () => {
   const exc = new Includer(undefined, 'demo/multi');
   assert.equal(exc.isFunctionIncluded('demo', 'multi'), false);
   assert.equal(exc.isFunctionIncluded('demo', 'hello'), true);
-  assert.equal(new Includer().isFunctionIncluded('web', 'x'), false);
+  assert.equal(new Includer('demo/multi', 'demo').isFunctionIncluded('demo', 'multi'), true);
+  assert.equal(new Includer('demo/multi', 'demo').isFunctionIncluded('demo', 'hello'), false);
+  assert.equal(new Includer('demo', undefined).isFunctionIncluded('other', 'x'), false);
+  assert.deepEqual(new Includer().filter([{ name: 'web', functions: [] }, { name: 'p', functions: [] }]).map((p) => p.name), ['p']);
 });
 
 const noLog = { projectDir: '/', buildEnv: {}, verboseBuild: false, verboseZip: false, yarn: false, incremental: false, log: () => {} };

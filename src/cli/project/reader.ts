@@ -242,32 +242,39 @@ export function readProject(projectDir: string, opts: ReadOptions = {}): Project
   };
 }
 
-/** The --include/--exclude filter: comma lists of `pkg/`, `pkg` or `pkg/fn`; `web` is always excluded. */
+/**
+ * The --include/--exclude filter: comma lists of `pkg/`, `pkg` (a package) or `pkg/fn`. An explicitly included
+ * function wins over exclusions; `web` (the legacy web folder) is never deployed.
+ */
 export class Includer {
-  private include?: string[];
-  private exclude: string[];
+  private readonly everything: boolean;
+  private readonly inPkgs = new Set<string>();
+  private readonly exPkgs = new Set<string>();
+  private readonly inFns = new Set<string>();
+  private readonly exFns = new Set<string>();
   constructor(include?: string, exclude?: string) {
-    const norm = (list: string | undefined): string[] =>
-      (list ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((s) => (s === 'web' ? 'web/' : s));
-    this.include = include ? norm(include) : undefined;
-    this.exclude = [...norm(exclude), 'web/'];
-  }
-  private static matches(tokens: string[], pkg: string, fn?: string): boolean {
-    return tokens.some((t) => {
-      const tp = t.replace(/\/$/, '');
-      if (!t.includes('/') || t.endsWith('/')) return tp === pkg;
-      return fn !== undefined && t === `${pkg}/${fn}`;
-    });
+    this.everything = !include;
+    const add = (list: string | undefined, pkgs: Set<string>, fns: Set<string>) => {
+      for (let t of (list ?? '').split(',').map((x) => x.trim())) {
+        if (!t || t === 'web' || t === 'web/') continue;
+        if (t.endsWith('/')) t = t.slice(0, -1);
+        if (t.includes('/')) fns.add(t);
+        else pkgs.add(t);
+      }
+    };
+    add(include, this.inPkgs, this.inFns);
+    add(exclude, this.exPkgs, this.exFns);
   }
   isFunctionIncluded(pkg: string, fn: string): boolean {
-    if (Includer.matches(this.exclude, pkg, fn)) return false;
-    return !this.include || Includer.matches(this.include, pkg, fn);
+    if (this.inFns.has(`${pkg}/${fn}`)) return true;
+    if (this.exPkgs.has(pkg) || this.exFns.has(`${pkg}/${fn}`)) return false;
+    return this.everything || this.inPkgs.has(pkg);
   }
-  /** A package's own metadata is deployed when it or any of its functions is included. */
+  /** A package's own metadata is deployed when it is included, or when one of its functions is named. */
   isPackageIncluded(pkg: PackageSpec): boolean {
-    if (Includer.matches(this.exclude.filter((t) => !t.includes('/') || t.endsWith('/')), pkg.name)) return false;
-    if (!this.include) return true;
-    return this.include.some((t) => t.replace(/\/$/, '') === pkg.name || t.startsWith(`${pkg.name}/`));
+    if (pkg.name === 'web') return false;
+    const nominal = this.inPkgs.has(pkg.name) || (this.everything && !this.exPkgs.has(pkg.name));
+    return nominal || [...this.inFns].some((f) => f.startsWith(`${pkg.name}/`));
   }
   filter(packages: PackageSpec[]): PackageSpec[] {
     return packages
