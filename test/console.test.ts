@@ -193,6 +193,22 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       const r = await server.api('/api/v1/namespaces/_/actions/greet');
       assert.equal(r.status, 200);
       assert.equal(((await r.json()) as { exec: { kind: string } }).exec.kind, 'nodejs:20');
+
+      // A Python function in a new package: the dialog creates the package first.
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await page.getByRole('button', { name: 'Create function' }).click();
+      await dialog.getByLabel('Runtime').selectOption('python:3.11');
+      await dialog.getByLabel('Function name').fill('hello');
+      await dialog.getByLabel('Package (optional)').fill('sample');
+      await dialog.getByRole('button', { name: 'Create' }).click();
+      await page.getByRole('heading', { name: 'sample/hello', exact: true }).waitFor();
+      assert.match(await page.locator('#code').inputValue(), /def main\(args\)/);
+      const py = (await (await server.api('/api/v1/namespaces/_/actions/sample/hello')).json()) as { namespace: string; exec: { kind: string } };
+      assert.equal(py.namespace, `${server.namespace}/sample`);
+      assert.equal(py.exec.kind, 'python:3.11');
+      await page.goBack();
+      await page.goBack();
+      await page.getByRole('heading', { name: 'greet', exact: true }).waitFor();
     });
 
     await step('Source can be edited and saved', async () => {

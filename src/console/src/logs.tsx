@@ -92,7 +92,8 @@ export function Logs(props: { initialFunction?: string }) {
 
   useEffect(() => {
     void load();
-    if (!live) return;
+    // Only the newest page follows new records; older pages stay put while someone reads them.
+    if (!live || page > 0) return;
     const t = setInterval(() => {
       if (document.visibilityState !== 'hidden') void load();
     }, POLL_MS);
@@ -252,7 +253,15 @@ export function Logs(props: { initialFunction?: string }) {
         <button type="button" disabled={!hasMore} onClick={() => setPage(page + 1)}>
           Older →
         </button>
-        {updatedAt && <span class="muted small">Updated {localTime(updatedAt)}</span>}
+        <button type="button" onClick={() => void load()}>
+          Refresh
+        </button>
+        {updatedAt && (
+          <span class="muted small">
+            Updated {localTime(updatedAt)}
+            {live && page > 0 ? ' · live updates follow page 1 only' : ''}
+          </span>
+        )}
       </nav>
     </section>
   );
