@@ -50,7 +50,7 @@ function unavailable(opts: DetectOptions, reason: string): Sandbox {
 }
 
 export async function detectSandbox(opts: DetectOptions): Promise<Sandbox> {
-  if (opts.forceUnsafe) return new UnsafeSandbox(opts.root, 'isolation turned off by configuration');
+  if (opts.forceUnsafe) return unavailable(opts, 'isolation turned off by configuration');
   if (process.platform !== 'linux') return unavailable(opts, 'not Linux');
   if (process.getuid?.() !== 0) return unavailable(opts, 'the server does not run as root, so it cannot start executors as per-namespace uids');
   if (!existsSync(BWRAP)) return unavailable(opts, `${BWRAP} not installed (apt-get install bubblewrap)`);

@@ -6,9 +6,6 @@ import json
 import os
 import sys
 import time
-import traceback
-import importlib.util
-import inspect
 
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 fin = os.fdopen(3, "rb", buffering=0)
@@ -70,6 +67,20 @@ class Context:
         return max(0, self.deadline - int(time.time() * 1000))
 
 
+def _positional_count(fn):
+    # DigitalOcean's main(event, context) is recognised by its second positional parameter.
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return 1
+    n = code.co_argcount
+    return n - 1 if hasattr(fn, "__self__") else n
+
+
+def _print_exc():
+    import traceback
+    traceback.print_exc(file=sys.stderr)
+
+
 def init(msg):
     global handler
     if handler is not None:
@@ -96,22 +107,21 @@ def init(msg):
                             if os.path.isdir(sp):
                                 sys.path.insert(0, sp)
         sys.path.insert(0, base)
-        spec = importlib.util.spec_from_file_location("__main__", path)
-        mod = importlib.util.module_from_spec(spec)
+        # Run the file as the __main__ module (cheaper than importlib; keeps the runner's start fast).
+        with open(path, "rb") as f:
+            code = compile(f.read(), path, "exec")
+        mod = type(sys)("__main__")
+        mod.__file__ = path
+        mod.__builtins__ = __builtins__
         sys.modules["__main__"] = mod
-        spec.loader.exec_module(mod)
-        fn = getattr(mod, main, None)
+        exec(code, mod.__dict__)
+        fn = mod.__dict__.get(main)
         if not callable(fn):
             raise Exception("Action entrypoint '%s' is not a function." % main)
-        try:
-            params = [p for p in inspect.signature(fn).parameters.values()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-            wants_context = len(params) >= 2
-        except (TypeError, ValueError):
-            wants_context = False
-        handler = (fn, wants_context)
+        handler = (fn, _positional_count(fn) >= 2)
         reply(200, {"OK": True})
     except BaseException as ex:
+        import traceback
         traceback.print_exc(file=sys.stderr)
         end_of_activation()
         reply(502, {"error": "Initialization has failed due to: %s" % "".join(
@@ -131,7 +141,7 @@ def run(msg):
     try:
         res = fn(msg.get("value") or {}, Context(env)) if wants_context else fn(msg.get("value") or {})
     except Exception as ex:
-        traceback.print_exc(file=sys.stderr)
+        _print_exc()
         res = {"error": str(ex)}
     end_of_activation()
     if res is None:
