@@ -35,6 +35,8 @@ export class Invoker {
   private pumping = false;
   private again = false;
   private stopped = false;
+  /** Set when stop's grace period ends: runs cut short by shutdown get no record here (lease expiry resolves them). */
+  private abandoned = false;
   private readonly active = new Set<Promise<void>>();
 
   constructor(private readonly o: InvokerOptions) {
@@ -63,6 +65,7 @@ export class Invoker {
     for (const t of this.timers) clearInterval(t);
     const all = Promise.all([...this.active]);
     await Promise.race([all, new Promise((r) => setTimeout(r, graceMs))]);
+    this.abandoned = true;
     await this.writer.drain();
   }
 
@@ -145,7 +148,7 @@ export class Invoker {
 
   private finish(record: Parameters<RecordWriter['write']>[0]): void {
     // After stop's grace period the records are left to lease expiry (→ interrupted) rather than half-written.
-    this.writer.write(record);
+    if (!this.abandoned) this.writer.write(record);
   }
 
   /** Work whose node died: claimed = possibly started, so it gets a statusCode 3 record instead of a silent re-run. */
