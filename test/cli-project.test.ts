@@ -60,7 +60,7 @@ test('deploy: the sample project (package, Node, Python, multi-file Node with a 
     `Deploying '${dir}'\n  to namespace '${server.namespace}'\n  on host '${server.url}'\n` +
       `Started running npm install --production in packages/demo/multi\n` +
       `Deployment status recorded in '.deployed'\n\n` +
-      `Deployed functions ('flare fn get <funcName> --url' for URL):\n  - demo/hello\n  - demo/multi\n  - demo/pyhello\n  - standalone\n`,
+      `Deployed functions ('flare fn get <funcName> --url' for URL):\n  - demo/hello\n  - demo/multi\n  - demo/pyhello\n  - demo/pymulti\n  - standalone\n`,
   );
   assert.equal(r.stderr, '');
 
@@ -77,6 +77,9 @@ test('deploy: the sample project (package, Node, Python, multi-file Node with a 
   assert.deepEqual(await invoke('demo/pyhello', { name: 'py' }), { body: 'Hello from Python, py!', python: 3, pyEnv: 'python-env', pkgParam: 'from-package' });
   // Multi-file Node function zipped with node_modules (a local file: dependency).
   assert.deepEqual(await invoke('demo/multi', { name: 'zip' }), { body: 'MULTI-FILE FUNCTION SAYS HI TO ZIP!', fnParam: 'multi-param' });
+  // Multi-file Python function (zip with __main__.py and a helper module).
+  assert.deepEqual(await invoke('demo/pymulti', { name: 'zip' }), { body: 'Python multi-file function greets zip', pkgParam: 'from-package' });
+  assert.equal((await getAction('demo/pymulti')).exec.binary, true);
   // The default package: project parameters land on the function itself.
   assert.deepEqual(await invoke('standalone', { n: 41 }), { body: 'standalone Hello', n: 42 });
 
@@ -119,13 +122,13 @@ test('deploy: the sample project (package, Node, Python, multi-file Node with a 
     again.stdout,
     `Deploying '${dir}'\n  to namespace '${server.namespace}'\n  on host '${server.url}'\n` +
       `Skipping 'npm install --production' in packages/demo/multi because the previous build is still valid\n\n` +
-      `Skipped 4 unchanged functions\n`,
+      `Skipped 5 unchanged functions\n`,
   );
   // One changed file → only that function is deployed, with the next version.
   writeFileSync(join(dir, 'packages/demo/hello.js'), readFileSync(join(dir, 'packages/demo/hello.js'), 'utf8').replace('`${args.greeting} ${name}!`', '`${args.greeting}, ${name}, again!`'));
   const changed = await runCli(['deploy', dir, '--incremental'], { env, timeoutMs: 120_000 });
   assert.equal(changed.code, 0, changed.stderr);
-  assert.match(changed.stdout, /\nDeployed functions \('flare fn get <funcName> --url' for URL\):\n {2}- demo\/hello\nSkipped 3 unchanged functions\n$/);
+  assert.match(changed.stdout, /\nDeployed functions \('flare fn get <funcName> --url' for URL\):\n {2}- demo\/hello\nSkipped 4 unchanged functions\n$/);
   assert.equal((await getAction('demo/hello')).version, '0.0.2');
   assert.equal((await invoke('demo/hello', { name: 'v2' })).body, 'Hello, v2, again!');
   const versions = JSON.parse(readFileSync(join(dir, '.deployed', 'versions.json'), 'utf8'));
@@ -164,7 +167,7 @@ test('deploy errors: unresolved variables, validation, server refusals; undeploy
   const parsed = JSON.parse(meta.stdout);
   assert.deepEqual(parsed.unresolvedVariables, ['PROJECT_VAR', 'SECRET_WORD']);
   assert.deepEqual(parsed.packages.map((p: any) => p.name), ['default', 'demo']);
-  assert.deepEqual(parsed.packages[1].functions.map((f: any) => [f.name, f.runtime]), [['hello', 'nodejs:default'], ['multi', 'nodejs:default'], ['pyhello', 'python:default']]);
+  assert.deepEqual(parsed.packages[1].functions.map((f: any) => [f.name, f.runtime]), [['hello', 'nodejs:default'], ['multi', 'nodejs:default'], ['pyhello', 'python:default'], ['pymulti', 'python:default']]);
 
   // --env supplies the values; a missing --env file is an error.
   writeFileSync(join(work, 'vals.env'), 'PROJECT_VAR=p\nSECRET_WORD=s\n');
@@ -233,7 +236,7 @@ test('watch: a file change is deployed incrementally; Ctrl-C ends it with exit 0
     writeFileSync(join(dir, 'packages/default/standalone.js'), "exports.main = () => ({ body: 'watched change' });\n");
     await waitFor(async () => (out.includes('Deployment complete.  Resuming watch.') ? true : undefined), 60_000);
     assert.ok(out.includes(`\nDeploying '${dir}' due to change in '${join(dir, 'packages/default/standalone.js')}'\nDeploying '${dir}'\n`), out);
-    assert.match(out, /URL\):\n {2}- standalone\nSkipped 3 unchanged functions\nDeployment complete\. {2}Resuming watch\.\n\n$/);
+    assert.match(out, /URL\):\n {2}- standalone\nSkipped 4 unchanged functions\nDeployment complete\. {2}Resuming watch\.\n\n$/);
     assert.deepEqual(await invoke('standalone'), { body: 'watched change' });
   } finally {
     child.kill('SIGINT');

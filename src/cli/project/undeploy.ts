@@ -49,7 +49,8 @@ export async function undeploy(names: string[], flags: UndeployFlags, env: NodeJ
     for (const n of names) errors.push(`trigger '${n}' cannot be undeployed: triggers are not supported by this Flare server yet`);
   } else {
     for (const n of names) {
-      if (flags.packages) await attempt(() => client.request('DELETE', `packages/${enc(n)}`, { query: { force: true } }));
+      // With -p a bare name is a package; `pkg/fn` is always a function.
+      if (flags.packages && !n.includes('/')) await attempt(() => client.request('DELETE', `packages/${enc(n)}`, { query: { force: true } }));
       else await attempt(() => client.request('DELETE', `actions/${enc(n)}`));
     }
   }
