@@ -368,7 +368,6 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       assert.equal(record.response.result.body, 'Hello Flare!');
       assert.ok(record.logs.some((l) => l.includes('stdout: greeting Flare')));
       assert.equal(await page.getByRole('button', { name: `Collapse record ${asyncId}` }).getAttribute('aria-expanded'), 'true');
-      await page.screenshot({ path: join(ARTIFACTS, 'console-logs.png'), fullPage: true });
     });
 
     await step('Logs: paging through more than one page', async () => {
@@ -389,9 +388,31 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       await waitText(page.locator('.pager'), 'Page 1');
     });
 
+    await step('A failing function shows its status in colour and text, on its page and in Logs', async () => {
+      await putAction(server, 'fails', "function main() { console.error('about to fail'); return { error: 'boom' }; }");
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await page.getByRole('link', { name: 'fails', exact: true }).click();
+      await page.getByRole('button', { name: '▶ Run' }).click();
+      await waitText(page.locator('.output pre.result'), '"boom"');
+      const badge = page.locator('.output .badge');
+      assert.equal(await badge.textContent(), 'application error');
+      assert.match((await badge.getAttribute('class')) ?? '', /\bapp\b/);
+      await waitText(page.locator('.output pre.logs-pane'), 'stderr: about to fail');
+      await page.getByRole('link', { name: 'View logs' }).click();
+      await page.getByRole('heading', { name: 'Logs' }).waitFor();
+      assert.equal(await page.getByLabel('Function', { exact: true }).inputValue(), 'fails');
+      const row = page.locator('tr[data-activation]').first();
+      await waitText(row.locator('.badge'), 'application error');
+      assert.equal((await rowIds(page)).length, 1);
+      await page.getByLabel('Function', { exact: true }).selectOption('');
+      await page.getByRole('button', { name: `Expand record ${liveId}` }).click();
+      await waitText(page.locator(`#rec-${liveId} pre.record`), liveId);
+      await page.screenshot({ path: join(ARTIFACTS, 'console-logs.png'), fullPage: true });
+    });
+
     await step('Overview screenshot, narrow screen, sign out', async () => {
       await page.getByRole('link', { name: 'Overview' }).click();
-      await waitText(page.locator('table[aria-label="Functions"] tbody tr td:first-child'), 'greet');
+      await page.locator('table[aria-label="Functions"]').getByRole('link', { name: 'greet', exact: true }).waitFor();
       await page.screenshot({ path: join(ARTIFACTS, 'console-overview.png'), fullPage: true });
       await page.setViewportSize({ width: 390, height: 800 });
       await page.getByRole('link', { name: 'Logs', exact: true }).click();

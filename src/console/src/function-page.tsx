@@ -89,7 +89,7 @@ type RunState =
   | { kind: 'idle' }
   | { kind: 'running'; note: string }
   | { kind: 'waiting'; id: string }
-  | { kind: 'done'; record: ActivationRecord; id?: string; logsPending?: boolean }
+  | { kind: 'done'; record: ActivationRecord; id?: string }
   | { kind: 'error'; error: string };
 
 function Source(props: { action: Action; name: string; onSaved: (a: Action) => void }) {
@@ -126,7 +126,7 @@ function Source(props: { action: Action; name: string; onSaved: (a: Action) => v
   const awaitRecord = async (id: string, since: number): Promise<ActivationRecord> => {
     const until = Date.now() + 20 * 60_000;
     const list = `/api/v1/namespaces/_/activations${qs({ name: props.name, since, limit: 200 })}`;
-    for (let wait = 250; Date.now() < until; wait = Math.min(wait * 1.5, 2000)) {
+    for (let wait = 100; Date.now() < until; wait = Math.min(wait * 1.5, 2000)) {
       const rows = await get<ActivationSummary[]>(list);
       if (rows.some((r) => r.activationId === id)) return get<ActivationRecord>(`/api/v1/namespaces/_/activations/${id}`);
       await new Promise((res) => setTimeout(res, wait));
@@ -134,31 +134,22 @@ function Source(props: { action: Action; name: string; onSaved: (a: Action) => v
     throw new Error(`No record for ${id} yet; look for it in the Logs tab.`);
   };
 
-  const invoke = async (blocking: boolean) => {
-    setRun({ kind: 'running', note: blocking ? 'Running…' : 'Submitting…' });
+  /**
+   * Both buttons submit a non-blocking invocation and then read the stored record. A blocking call would answer
+   * with logs: [] (OpenWhisk collects logs after replying), so the record has to be fetched anyway for the Logs
+   * pane, and its 502/500 answers for failing functions would land in the browser console as errors.
+   */
+  const invoke = async (showId: boolean) => {
+    setRun({ kind: 'running', note: showId ? 'Submitting…' : 'Running…' });
     // Records are listed by start time; allow for clock skew between this browser and the server.
     const since = Date.now() - 5 * 60_000;
     try {
-      // A blocking call answers with the full record: 200 on success, 502 for an application or developer error,
-      // or 202 with only an id if it ran longer than the server's wait.
-      const r = await request<Partial<ActivationRecord>>(
-        `${actionPath(props.name)}?blocking=${blocking}`,
-        { method: 'POST', json: params, accept: [500, 502] },
-      );
-      if (r.body && typeof r.body === 'object' && 'response' in r.body) {
-        // A blocking answer carries logs: [] (OpenWhisk collects logs after replying): show the result now,
-        // then the stored record, logs included, once it is written.
-        const first = r.body as ActivationRecord;
-        setRun({ kind: 'done', record: first, logsPending: true });
-        const record = await awaitRecord(first.activationId, since).catch(() => first);
-        setRun({ kind: 'done', record });
-        return;
-      }
+      const r = await request<{ activationId?: string }>(`${actionPath(props.name)}?blocking=false`, { method: 'POST', json: params });
       const id = r.body?.activationId;
       if (!id) throw new Error('The server did not return an activation id.');
-      setRun({ kind: 'waiting', id });
+      setRun(showId ? { kind: 'waiting', id } : { kind: 'running', note: 'Running…' });
       const record = await awaitRecord(id, since);
-      setRun({ kind: 'done', record, id: blocking ? undefined : id });
+      setRun({ kind: 'done', record, id: showId ? id : undefined });
     } catch (err) {
       setRun({ kind: 'error', error: (err as Error).message });
     }
@@ -169,10 +160,10 @@ function Source(props: { action: Action; name: string; onSaved: (a: Action) => v
   return (
     <div class="source">
       <div class="toolbar">
-        <button type="button" class="run" disabled={busy} onClick={() => void invoke(true)}>
+        <button type="button" class="run" disabled={busy} onClick={() => void invoke(false)}>
           ▶ Run
         </button>
-        <button type="button" disabled={busy} onClick={() => void invoke(false)}>
+        <button type="button" disabled={busy} onClick={() => void invoke(true)}>
           Run async
         </button>
         <button type="button" onClick={() => setParamsOpen(true)}>
@@ -233,7 +224,7 @@ function Source(props: { action: Action; name: string; onSaved: (a: Action) => v
                 Activation <code class="id activation-id">{run.id}</code>
               </p>
             )}
-            <RecordView record={run.record} logsPending={run.logsPending} />
+            <RecordView record={run.record} />
           </>
         )}
       </div>

@@ -3,7 +3,7 @@ import type { ActivationRecord } from './api';
 import { StatusBadge } from './dialog';
 import { duration, isCold, localTime } from './format';
 
-export function RecordView(props: { record: ActivationRecord; logsPending?: boolean }) {
+export function RecordView(props: { record: ActivationRecord }) {
   const r = props.record;
   return (
     <div class="record-view">
@@ -20,9 +20,7 @@ export function RecordView(props: { record: ActivationRecord; logsPending?: bool
       <h3>Result</h3>
       <pre class="json result">{JSON.stringify(r.response?.result, null, 2)}</pre>
       <h3>Logs</h3>
-      {props.logsPending ? (
-        <p class="muted">Waiting for the logs…</p>
-      ) : r.logs?.length ? (
+      {r.logs?.length ? (
         <pre class="logs-pane">{r.logs.join('\n')}</pre>
       ) : (
         <p class="muted">No log lines.</p>
