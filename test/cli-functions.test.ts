@@ -209,6 +209,10 @@ test('usage errors exit 255; doctl prefixes and aliases work; status --languages
     assert.equal(r.stdout, 'There are 3 functions in this namespace.\n', prefix);
   }
   assert.equal((await cli('function', 'ls', '--count')).code, 0);
+  const traced = await cli('fn', 'list', '--trace', '-o', 'json');
+  assert.match(traced.stderr, new RegExp(`^-> GET ${s.url}/api/v1/namespaces/${s.namespace}/actions\\?limit=30&skip=0\\n<- 200 GET `));
+  assert.ok(!traced.stderr.includes(s.auth.split(':')[1]!));
+  assert.ok(Array.isArray(JSON.parse(traced.stdout)));
 
   const st = await cli('status', '--languages');
   assert.equal(st.code, 0, st.stderr);

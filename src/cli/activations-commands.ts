@@ -113,7 +113,7 @@ export function registerActivationsCommands(program: Command): void {
   addGlobalFlags(get).action(
     async (args: string[], opts: GlobalOpts & { skip?: string; logs?: boolean; result?: boolean; function?: string; quiet?: boolean }) => {
       checkArgs('activations.get', args, 0, 1);
-      const client = connectedClient();
+      const client = connectedClient(opts);
       let id = args[0];
       let summary: Activation | undefined;
       if (!id) {
@@ -152,7 +152,7 @@ export function registerActivationsCommands(program: Command): void {
   addGlobalFlags(list).action(
     async (args: string[], opts: GlobalOpts & { limit?: string; skip?: string; since?: string; upto?: string; count?: boolean; full?: boolean }) => {
       checkArgs('activations.list', args, 0, 1);
-      const client = connectedClient();
+      const client = connectedClient(opts);
       const name = args[0];
       const since = optionalNumber('since', opts.since);
       const upto = optionalNumber('upto', opts.upto);
@@ -186,7 +186,7 @@ export function registerActivationsCommands(program: Command): void {
   addGlobalFlags(logs).action(
     async (args: string[], opts: GlobalOpts & { function?: string; package?: string; limit?: string; strip?: boolean; follow?: boolean }) => {
       checkArgs('activations.logs', args, 0, 1);
-      const client = connectedClient();
+      const client = connectedClient(opts);
       const fmt = (l: string) => (opts.strip ? stripLogLine(l) : l) + '\n';
       if (args[0]) {
         const lines = await getLogs(client, args[0]);
@@ -228,9 +228,9 @@ export function registerActivationsCommands(program: Command): void {
   addGlobalFlags(result).action(
     async (args: string[], opts: GlobalOpts & { limit?: string; skip?: string; function?: string; quiet?: boolean }) => {
       checkArgs('activations.result', args, 0, 1);
-      const client = connectedClient();
+      const client = connectedClient(opts);
       if (args[0]) {
-        out(jsonText(sortKeysDeep(await getResult(client, args[0]))));
+        out(jsonText(sortKeysDeep((await getResult(client, args[0])) ?? {})));
         return;
       }
       const limit = Math.min(intFlag('limit', opts.limit, 1), 200);

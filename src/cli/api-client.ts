@@ -35,10 +35,17 @@ export function basicAuth(auth: string): string {
   return 'Basic ' + Buffer.from(auth, 'utf8').toString('base64');
 }
 
+export interface ClientOptions {
+  /** `--trace`: log each request and response status on stderr (the auth header is never printed). */
+  trace?: boolean;
+}
+
 export class ApiClient {
   readonly conn: Connection;
-  constructor(conn: Connection) {
+  readonly options: ClientOptions;
+  constructor(conn: Connection, options: ClientOptions = {}) {
     this.conn = conn;
+    this.options = options;
   }
 
   /** Absolute URL for a path: relative paths are under /api/v1/namespaces/{ns}/. */
@@ -76,6 +83,8 @@ export class ApiClient {
     Object.assign(headers, opts.headers ?? {});
     const url = this.url(path, opts.query);
     let res: Response;
+    const started = Date.now();
+    if (this.options.trace) process.stderr.write(`-> ${method} ${url}\n`);
     try {
       res = await fetch(url, { method, headers, body: body as BodyInit | undefined });
     } catch (err) {
@@ -84,6 +93,7 @@ export class ApiClient {
       throw new Error(`cannot reach the API host ${this.conn.apihost} (${detail})`);
     }
     const text = await res.text();
+    if (this.options.trace) process.stderr.write(`<- ${res.status} ${method} ${url} (${Date.now() - started} ms)\n`);
     let parsed: unknown = text;
     const ctype = res.headers.get('content-type') ?? '';
     if (text && (ctype.includes('json') || /^[\s]*[[{"]/.test(text))) {

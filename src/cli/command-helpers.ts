@@ -10,8 +10,8 @@ export function checkArgs(ns: string, args: string[], min: number, max: number):
   if (args.length > max) throw new CliError(`(${ns}) command contains unsupported arguments`);
 }
 
-export function connectedClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
-  return new ApiClient(currentConnection(env));
+export function connectedClient(opts: { trace?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): ApiClient {
+  return new ApiClient(currentConnection(env), { trace: Boolean(opts.trace) });
 }
 
 /** Parses a non-negative integer flag value, or throws a clear error. */

@@ -153,7 +153,7 @@ export function registerFunctionsCommands(program: Command): void {
   addGlobalFlags(list).action(async (args: string[], opts: GlobalOpts & { limit?: string; skip?: string; count?: boolean; nameSort?: boolean; name?: boolean }) => {
     checkArgs('functions.list', args, 0, 1);
     if (opts.count && opts.format) throw new CliError('the --count and --format flags are mutually exclusive');
-    const client = connectedClient();
+    const client = connectedClient(opts);
     const path = args[0] ? `actions/${encodeURIComponent(args[0])}/` : 'actions';
     if (opts.count) {
       const res = await client.request<{ actions?: number }>('GET', path, { query: { count: true } });
@@ -184,7 +184,7 @@ export function registerFunctionsCommands(program: Command): void {
   addGlobalFlags(get).action(
     async (args: string[], opts: GlobalOpts & { url?: boolean; code?: boolean; saveEnv?: string; saveEnvJson?: string; save?: boolean; saveAs?: string }) => {
       checkArgs('functions.get', args, 1, 1);
-      const client = connectedClient();
+      const client = connectedClient(opts);
       const name = args[0]!;
       const wantCode = Boolean(opts.code || opts.save || opts.saveAs);
       const action = await getAction(client, name, wantCode);
@@ -234,7 +234,7 @@ export function registerFunctionsCommands(program: Command): void {
     if (opts.web && noWait) throw new CliError('the --web and --no-wait flags are mutually exclusive');
     const fromFile = opts.paramFile ? readParamFile(opts.paramFile) : {};
     const params: Record<string, unknown> = { ...fromFile, ...parseParamsOrThrow(opts.param ?? []) };
-    const client = connectedClient();
+    const client = connectedClient(opts);
     const name = args[0]!;
     if (opts.web) {
       const action = await getAction(client, name, false);
@@ -297,7 +297,7 @@ export function registerFunctionsCommands(program: Command): void {
       checkArgs(`functions.${verb}`, args, verb === 'create' ? 2 : 1, 2);
       const name = args[0]!;
       const body = buildActionBody(args[1], opts, verb);
-      const client = connectedClient();
+      const client = connectedClient(opts);
       const put = () => client.request('PUT', `actions/${actionPath(name)}`, { query: { overwrite: verb === 'update' }, body });
       try {
         await put();
@@ -313,9 +313,9 @@ export function registerFunctionsCommands(program: Command): void {
   }
 
   const del = withArgs(fn.command('delete').alias('rm'), '<functionName> [flags]').description('Deletes a function');
-  addGlobalFlags(del).action(async (args: string[]) => {
+  addGlobalFlags(del).action(async (args: string[], opts: GlobalOpts) => {
     checkArgs('functions.delete', args, 1, 1);
-    const client = connectedClient();
+    const client = connectedClient(opts);
     await client.request('DELETE', `actions/${actionPath(args[0]!)}`);
     out(`ok: deleted function ${args[0]}\n`);
   });

@@ -6,6 +6,7 @@ export interface GlobalOpts {
   format?: string;
   header?: boolean;
   verbose?: boolean;
+  trace?: boolean;
 }
 
 /** Adds doctl's global flags to a command (doctl has them on every command). */
