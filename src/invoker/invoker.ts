@@ -34,6 +34,9 @@ export class Invoker {
   private running = 0;
   private pumping = false;
   private again = false;
+  private scheduled = false;
+  /** False after a claim came back short: nothing to claim until the next enqueue notification or poll. */
+  private maybeQueued = true;
   private stopped = false;
   /** Set when stop's grace period ends: runs cut short by shutdown get no record here (lease expiry resolves them). */
   private abandoned = false;
@@ -45,9 +48,9 @@ export class Invoker {
 
   start(): void {
     const { store, runtime, leaseMs } = this.o;
-    this.unsubscribe = store.onEnqueued(() => this.schedule());
+    this.unsubscribe = store.onEnqueued(() => this.wake());
     runtime.onCapacity(() => this.schedule());
-    this.timers.push(setInterval(() => this.schedule(), this.o.pollMs ?? 500));
+    this.timers.push(setInterval(() => this.wake(), this.o.pollMs ?? 500));
     this.timers.push(
       setInterval(() => {
         if (this.running > 0) store.renewLeases(this.owner, leaseMs).catch((err) => this.o.logger.error({ err }, 'lease renewal failed'));
@@ -69,13 +72,25 @@ export class Invoker {
     await this.writer.drain();
   }
 
+  /** New work may be queued. */
+  private wake(): void {
+    this.maybeQueued = true;
+    this.schedule();
+  }
+
+  /** Coalesces wake-ups of one event-loop turn (many completions) into one claim. */
   private schedule(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.maybeQueued) return;
     if (this.pumping) {
       this.again = true;
       return;
     }
-    void this.pump();
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.pump();
+    });
   }
 
   private freeSlots(): number {
@@ -90,11 +105,13 @@ export class Invoker {
         this.again = false;
         const free = this.freeSlots();
         if (free <= 0) break;
+        this.maybeQueued = false;
         const items = await this.o.store.claim(this.owner, free, this.o.leaseMs);
         for (const inv of items) this.track(this.execute(inv));
-        if (items.length === free) this.again = true;
-      } while (this.again && !this.stopped);
+        if (items.length === free) this.maybeQueued = this.again = true;
+      } while (this.again && this.maybeQueued && !this.stopped);
     } catch (err) {
+      this.maybeQueued = true;
       this.o.logger.error({ err }, 'claiming work failed');
     } finally {
       this.pumping = false;
