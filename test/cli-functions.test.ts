@@ -201,8 +201,20 @@ test('usage errors exit 255; doctl prefixes and aliases work; status --languages
   const unknownFlag = await cli('fn', 'invoke', 'x', '--bogus');
   assert.equal(unknownFlag.code, 255);
   assert.match(unknownFlag.stderr, /unknown option '--bogus'/);
+  assert.equal(unknownFlag.stdout, "Error: unknown option '--bogus'\n"); // doctl repeats it on stdout
   const unknownCmd = await cli('nosuchcommand');
   assert.equal(unknownCmd.code, 255);
+  const jsonUsage = await cli('fn', 'list', '--bogus', '-o', 'json');
+  assert.equal(jsonUsage.code, 255);
+  assert.equal(jsonUsage.stdout, JSON.stringify({ errors: [{ detail: "unknown option '--bogus'" }] }) + '\n');
+  const bareConnect = await cli('connect');
+  assert.equal(bareConnect.code, 255);
+  const half = await cli('connect', '--apihost', s.url);
+  assert.equal(half.code, 1);
+  assert.equal(half.stderr, "Error: If either of 'apihost' or 'auth' is specified then both must be specified\n");
+  const noMatch = await cli('connect', 'zzz-none');
+  assert.equal(noMatch.stderr, "Error: no namespace matching 'zzz-none' in the credentials file (use 'flare connect --apihost URL --auth KEY' to add one)\n");
+  assert.equal((await cli('fn')).code, 0); // a group without a subcommand prints its help
 
   for (const prefix of ['serverless', 'sls', 'sbx', 'sandbox']) {
     const r = await cli(prefix, 'fn', 'list', '--count');

@@ -53,7 +53,9 @@ program.parseAsync(args, { from: 'user' }).catch((err: unknown) => {
       return;
     }
     // commander has printed its message on stderr; doctl repeats it on stdout, except for unknown commands.
-    if (err.code !== 'commander.unknownCommand') process.stdout.write(`Error: ${err.message.replace(/^error: /, '')}\n`);
+    const message = err.message.replace(/^error: /, '');
+    if (wantsJson) process.stdout.write(JSON.stringify({ errors: [{ detail: message }] }) + '\n');
+    else if (err.code !== 'commander.unknownCommand') process.stdout.write(`Error: ${message}\n`);
     process.exitCode = 255;
     return;
   }
