@@ -238,7 +238,18 @@ class PoolRuntime implements Runtime {
 
   private async collect(ex: Executor, replied: boolean): Promise<string[]> {
     const complete = await ex.logs.waitForEnd(replied ? 2000 : 500);
+    // Without its sentinels the streams' framing is lost: never reuse such an executor.
+    if (!complete) void this.destroy(ex);
     return ex.logs.finish(complete);
+  }
+
+  /** Registers a new executor; one that dies on its own (idle crash, stem cell failure) leaves the pool at once. */
+  private adopt(ex: Executor): Executor {
+    this.executors.add(ex);
+    ex.exitHook = () => {
+      if (ex.state !== 'busy') void this.destroy(ex);
+    };
+    return ex;
   }
 
   private takeWarm(key: string): Executor | undefined {
@@ -268,9 +279,7 @@ class PoolRuntime implements Runtime {
     this.makeRoom(memoryMb);
     const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const handle = this.box.prepare({ id, runner: runnerFor(kind), memoryMb, namespace, env: {} });
-    const ex = new Executor(id, kind, memoryMb, handle, this.opts.resultMaxBytes);
-    this.executors.add(ex);
-    return ex;
+    return this.adopt(new Executor(id, kind, memoryMb, handle, this.opts.resultMaxBytes));
   }
 
   /** Evicts idle executors (least recently used first, stem cells last) until `memoryMb` more fits the budget. */
@@ -352,8 +361,7 @@ class PoolRuntime implements Runtime {
         if (this.totalMb() + this.stemMb > this.opts.memoryBudgetMb) return;
         const id = `stem-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
         const handle = this.box.prepare({ id, runner: runnerFor(kind), memoryMb: this.stemMb, env: {} });
-        const ex = new Executor(id, kind, this.stemMb, handle, this.opts.resultMaxBytes);
-        this.executors.add(ex);
+        this.adopt(new Executor(id, kind, this.stemMb, handle, this.opts.resultMaxBytes));
       }
     }
   }

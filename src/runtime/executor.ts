@@ -37,6 +37,8 @@ export class Executor {
   private replySize = 0;
   private exited = false;
   private readonly exitWaiters: Array<() => void> = [];
+  /** Called once when the process is gone, whatever the reason. */
+  exitHook?: () => void;
 
   constructor(
     id: string,
@@ -109,9 +111,9 @@ export class Executor {
   private onExit(): void {
     if (this.exited) return;
     this.exited = true;
-    this.state = 'dead';
     this.pending?.({ kind: 'exited' });
     for (const w of this.exitWaiters.splice(0)) w();
+    this.exitHook?.();
   }
 
   private onReplyData(chunk: Buffer): void {

@@ -88,3 +88,21 @@ test('the memory budget evicts idle executors before overcommitting', async () =
     await t.close();
   }
 });
+
+test('an idle executor that dies on its own leaves the pool; a crash mid-run still releases capacity', async () => {
+  const t = await testRuntime({ memoryBudgetMb: 512 });
+  try {
+    let fired = 0;
+    t.rt.onCapacity(() => fired++);
+    const a = action('function main(a) { if (a.later) setTimeout(() => process.exit(9), 50); return {} }');
+    await t.rt.run(request(a, { later: true }));
+    await until('dead executor removed', () => stats(t.rt).executors === 0);
+    const before = fired;
+    const crash = await t.rt.run(request(action('function main() { process.exit(1) }')));
+    assert.equal(crash.statusCode, 2);
+    assert.ok(fired > before, 'capacity released after a crash');
+    assert.equal(t.rt.freeSlots(256), 2);
+  } finally {
+    await t.close();
+  }
+});
