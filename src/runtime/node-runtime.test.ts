@@ -146,3 +146,28 @@ test('memory budget: freeSlots shrinks while busy and onCapacity fires on releas
     await small.close();
   }
 });
+
+test('init timeout: "… during initialization.", and init logs belong to the first activation', async () => {
+  const spin = action('for (;;) {}\nfunction main() { return {} }', { limits: { timeout: 300 } });
+  const o = await t.rt.run(request(spin));
+  assert.equal(o.statusCode, 2);
+  assert.deepEqual(o.result, { error: 'The action exceeded its time limits of 300 milliseconds during initialization.' });
+  assert.equal(o.timeout, true);
+  assert.equal(typeof o.initTime, 'number');
+  const chatty = action('console.log("loading");\nfunction main() { console.log("running"); return {} }');
+  const first = await t.rt.run(request(chatty));
+  assert.deepEqual(logText(first), ['stdout: loading', 'stdout: running']);
+  const second = await t.rt.run(request(chatty));
+  assert.deepEqual(logText(second), ['stdout: running']);
+});
+
+test('limits.logs 0 collects nothing; a long line without newline is capped', async () => {
+  const none = await t.rt.run(request(action('function main() { console.log("x"); return {} }', { limits: { logs: 0 } })));
+  assert.deepEqual(none.logs, []);
+  const long = await t.rt.run(
+    request(action('function main() { process.stdout.write("q".repeat(3 * 1024 * 1024)); return { ok: 1 } }', { limits: { logs: 1 } })),
+  );
+  assert.equal(long.statusCode, 0);
+  assert.match(long.logs.at(-1)!, /Logs were truncated because the total bytes size exceeds the limit of 1048576 bytes\.$/);
+  assert.ok(long.logs.join('').length < 1_048_576 + 1000);
+});
