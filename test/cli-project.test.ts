@@ -134,10 +134,15 @@ test('deploy: the sample project (package, Node, Python, multi-file Node with a 
   const versions = JSON.parse(readFileSync(join(dir, '.deployed', 'versions.json'), 'utf8'));
   assert.equal(versions[0].actionVersions['demo/hello'].version, '0.0.2');
 
-  // --include deploys a subset.
+  // --include deploys a subset; -o json prints the deployer's {transcript, outcome}.
   const sub = await runCli(['deploy', dir, '--include', 'demo/pyhello'], { env });
   assert.equal(sub.code, 0, sub.stderr);
   assert.match(sub.stdout, /URL\):\n {2}- demo\/pyhello\n$/);
+  const js = await runCli(['deploy', dir, '--include', 'demo/pyhello', '--incremental', '-o', 'json'], { env });
+  assert.equal(js.code, 0, js.stderr);
+  const outcome = JSON.parse(js.stdout).outcome;
+  assert.deepEqual(outcome.successes, [{ name: 'demo/pyhello', kind: 'action', skipped: true }]);
+  assert.equal(outcome.actionVersions['demo/pyhello'].version, '0.0.2');
 
   // undeploy one function, then a package, with doctl's messages.
   const u1 = await runCli(['undeploy', 'demo/hello'], { env });
@@ -235,8 +240,15 @@ test('watch: a file change is deployed incrementally; Ctrl-C ends it with exit 0
     assert.equal(out, `Watching '${dir}' [use Control-C to terminate]\n`);
     writeFileSync(join(dir, 'packages/default/standalone.js'), "exports.main = () => ({ body: 'watched change' });\n");
     await waitFor(async () => (out.includes('Deployment complete.  Resuming watch.') ? true : undefined), 60_000);
-    assert.ok(out.includes(`\nDeploying '${dir}' due to change in '${join(dir, 'packages/default/standalone.js')}'\nDeploying '${dir}'\n`), out);
-    assert.match(out, /URL\):\n {2}- standalone\nSkipped 4 unchanged functions\nDeployment complete\. {2}Resuming watch\.\n\n$/);
+    // As the deployer: no header per round, just the change, the results and the resume line.
+    assert.equal(
+      out,
+      `Watching '${dir}' [use Control-C to terminate]\n` +
+        `\nDeploying '${dir}' due to change in '${join(dir, 'packages/default/standalone.js')}'\n` +
+        `Skipping 'npm install --production' in packages/demo/multi because the previous build is still valid\n\n` +
+        `Deployed functions ('flare fn get <funcName> --url' for URL):\n  - standalone\nSkipped 4 unchanged functions\n` +
+        `Deployment complete.  Resuming watch.\n\n`,
+    );
     assert.deepEqual(await invoke('standalone'), { body: 'watched change' });
   } finally {
     child.kill('SIGINT');

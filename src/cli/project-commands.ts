@@ -61,6 +61,7 @@ function deployFlags(o: Record<string, unknown>): DeployFlags {
     exclude: o.exclude as string | undefined,
     incremental: !!o.incremental,
     triggers: o.triggers !== false,
+    json: String(o.output ?? 'text').toLowerCase() === 'json',
   };
 }
 

@@ -11,7 +11,8 @@ export interface ConnectionFlags {
 export async function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env, targetNamespace?: string): Promise<Connection> {
   if (!!flags.apihost !== !!flags.auth) throw new CliError('the --auth and --apihost flags must be specified together');
   if (flags.apihost && flags.auth) {
-    const apihost = flags.apihost.replace(/\/+$/, '');
+    // As the deployer: a bare host name means https.
+    const apihost = (flags.apihost.includes(':') ? flags.apihost : `https://${flags.apihost}`).replace(/\/+$/, '');
     const probe = new ApiClient({ apihost, namespace: '_', auth: flags.auth });
     const res = await probe.request<unknown>('GET', '/api/v1/namespaces');
     const list = res.body;

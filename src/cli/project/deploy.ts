@@ -28,6 +28,10 @@ export interface DeployFlags {
   remoteBuild?: boolean;
   incremental?: boolean;
   triggers?: boolean; // false with --no-triggers
+  /** -o json: no transcript; print {transcript, outcome} at the end, as the deployer's --json does. */
+  json?: boolean;
+  /** Called from watch: the header is not repeated for each round. */
+  watching?: boolean;
 }
 
 export interface Output {
@@ -115,9 +119,12 @@ export async function prepareDeployment(dir: string, flags: DeployFlags, env: No
 }
 
 /** Deploys a prepared project; prints the transcript through `io`. Never throws for per-entity failures. */
-export async function deployProject(dep: Deployment, flags: DeployFlags, io: Output): Promise<DeployResult> {
+export async function deployProject(dep: Deployment, flags: DeployFlags, realIo: Output): Promise<DeployResult> {
   const { project, conn } = dep;
   const client = new ApiClient(conn);
+  const transcript: string[] = [];
+  // With -o json the progress is silent and warnings are collected into the JSON transcript.
+  const io: Output = flags.json ? { out: () => {}, err: (l) => transcript.push(l) } : realIo;
   for (const w of project.warnings) io.err(w);
   for (const s of project.strays) io.err(`Warning: '${s}' is not part of the project layout and was ignored`);
   for (const pkg of project.packages) {
@@ -131,9 +138,11 @@ export async function deployProject(dep: Deployment, flags: DeployFlags, io: Out
     if (!existsSync(p)) throw new ProjectError(`The specified environment file '${flags.buildEnv}' does not exist`);
     buildEnv = readEnvFile(p);
   }
-  io.out(`Deploying '${project.path}'`);
-  io.out(`  to namespace '${conn.namespace}'`);
-  io.out(`  on host '${conn.apihost}'`);
+  if (!flags.watching) {
+    io.out(`Deploying '${project.path}'`);
+    io.out(`  to namespace '${conn.namespace}'`);
+    io.out(`  on host '${conn.apihost}'`);
+  }
 
   const incremental = !!flags.incremental;
   const prev: VersionEntry = loadVersions(project.path, conn.apihost, conn.namespace);
@@ -200,13 +209,28 @@ export async function deployProject(dep: Deployment, flags: DeployFlags, io: Out
   if (skippedTriggers.length) {
     io.err(`Warning: triggers are not supported by this Flare server yet; not deployed: ${skippedTriggers.join(', ')}`);
   }
+  result.deployed.sort();
+  if (flags.json) {
+    const outcome = {
+      successes: [...result.deployed.map((name) => ({ name, kind: 'action', skipped: false })), ...result.skipped.map((name) => ({ name, kind: 'action', skipped: true }))],
+      failures: result.failures,
+      ignored: project.strays,
+      packageVersions: next.packageVersions,
+      actionVersions: next.actionVersions,
+      namespace: conn.namespace,
+      apihost: conn.apihost,
+    };
+    realIo.out(JSON.stringify({ transcript, outcome }, null, 2));
+    return result;
+  }
   io.out('');
+  if (!result.deployed.length && !result.skipped.length && !result.failures.length) io.out('Nothing deployed');
   if (result.deployed.length) {
     io.out(`Deployed functions ('flare fn get <funcName> --url' for URL):`);
-    for (const name of result.deployed.sort()) io.out(`  - ${name}`);
+    for (const name of result.deployed) io.out(`  - ${name}`);
   }
-  if (result.skipped.length) io.out(`Skipped ${result.skipped.length} unchanged function${result.skipped.length === 1 ? '' : 's'}`);
-  if (!result.deployed.length && !result.skipped.length && !result.failures.length) io.out('Nothing deployed');
+  // The deployer's wording is plural whatever the count.
+  if (result.skipped.length) io.out(`Skipped ${result.skipped.length} unchanged functions`);
   if (result.failures.length) {
     io.out('Failures:');
     for (const f of result.failures) io.err(`Error: While deploying ${f.context}: ${f.message}`);

@@ -16,7 +16,7 @@ export async function watchProject(dir: string, flags: DeployFlags, io: Output, 
   const deployOnce = async (): Promise<boolean> => {
     try {
       const dep = await prepareDeployment(abs, flags, env);
-      const result = await deployProject(dep, { ...flags, incremental: true }, io);
+      const result = await deployProject(dep, { ...flags, incremental: true, watching: true }, io);
       return result.failures.length === 0;
     } catch (err) {
       io.err(`Error: ${err instanceof Error ? err.message : String(err)}`);
