@@ -20,6 +20,12 @@ program
   .name('flare')
   .description('Flare: serverless functions, OpenWhisk and DigitalOcean Functions compatible')
   .exitOverride(); // inherited by every subcommand: we choose the exit codes (usage errors 255, like doctl)
+// `flare activations list | head -1` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const args = stripDoctlPrefix(process.argv.slice(2));
 
 // The user commands start fast: the server (serve/admin) and the project tooling load only when they may run.
