@@ -55,7 +55,8 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   if (!sandbox.status.isolated) opts.logger?.warn(sandbox.status.description);
   else opts.logger?.info(`sandbox: ${sandbox.status.description}`);
   const rt = new PoolRuntime(opts, sandbox);
-  rt.prewarm();
+  // Stem cells boot just after startup, so they never slow the server's own start.
+  setTimeout(() => rt.prewarm(), 300).unref();
   return rt;
 }
 

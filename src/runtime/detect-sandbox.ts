@@ -1,7 +1,7 @@
 // Chooses the executor sandbox at startup: bubblewrap + cgroups when both work here, else the clearly labelled
 // unsafe dev mode (or an error when isolation is required).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,7 @@ function sandboxRoot(root: string): string {
   const alt = join(tmpdir(), `flare-executors-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`);
   mkdirSync(alt, { recursive: true, mode: 0o711 });
   chmodSync(alt, 0o711);
+  for (const name of readdirSync(alt)) rmSync(join(alt, name), { recursive: true, force: true });
   return alt;
 }
 
