@@ -6,6 +6,7 @@
 // Flare's shape: producer = an "API node" store, workers = an "invoker node" store (separate pools and LISTEN
 // connections, like two processes), claim(owner, 1) → complete([record]). Each side gets its own fresh schema.
 // Run alone: node --import tsx bench/postgres.ts   (FLARE_BENCH_PG_URL overrides the server URL)
+//            node --import tsx bench/postgres.ts --scale 2000000   (list/sweep cost with millions of records)
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -96,7 +97,9 @@ interface Side {
 // ---------------------------------------------------------------- graphile-worker
 
 async function graphileSide(schema: string): Promise<Side> {
-  const silent = new Logger((scope) => (level, message) => { if (level === "error" || level === "warning") process.stderr.write(`[gw ${level}] ${message}\n`); });
+  const quiet = new Logger(() => (level, message) => {
+    if (level === 'error') process.stderr.write(`[graphile-worker] ${message}\n`);
+  });
   const runner: Runner = await run({
     connectionString: PG_URL,
     schema,
@@ -104,7 +107,7 @@ async function graphileSide(schema: string): Promise<Side> {
     maxPoolSize: WORKERS + 2,
     noHandleSignals: true,
     pollInterval: 1000,
-    logger: silent,
+    logger: quiet,
     taskList: { noop: async () => undefined },
   });
   const waiting = new Map<string, () => void>();
@@ -321,8 +324,81 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
+/**
+ * Scale check (not part of `npm run bench`; minutes of setup): `n` activation records in one schema, then list, get,
+ * count and sweep through the store, and complete() latency while a sweep loop runs.
+ * Run: node --import tsx bench/postgres.ts --scale 2000000
+ */
+export async function benchPostgresScale(n: number): Promise<BenchRow[]> {
+  const schema = `flare_scale_${randomBytes(4).toString('hex')}`;
+  const u = new URL(PG_URL);
+  u.searchParams.set('schema', schema);
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  const s = await openPostgresStore(u.toString());
+  const rows: BenchRow[] = [];
+  const T0 = 1_700_000_000_000;
+  const SPAN = 864_000_000; // 10 days
+  try {
+    const t = performance.now();
+    // 20 namespaces, 50 function names, a third of them in 10 packages.
+    await c.query(`INSERT INTO "${schema}".activations (activation_id, namespace, filter_key, start, "end", status_code, record)
+      SELECT md5(g::text), 'ns' || (g % 20), CASE WHEN g % 3 = 0 THEN 'pkg' || (g % 10) || '/fn' || (g % 50) ELSE 'fn' || (g % 50) END,
+        ${T0} + g * (${SPAN} / ${n}), ${T0} + g * (${SPAN} / ${n}) + 5, 0,
+        json_build_object('namespace', 'ns' || (g % 20), 'name', 'fn' || (g % 50), 'version', '0.0.1', 'subject', 's',
+          'activationId', md5(g::text), 'start', ${T0} + g * (${SPAN} / ${n}), 'end', ${T0} + g * (${SPAN} / ${n}) + 5,
+          'duration', 5, 'statusCode', 0,
+          'response', json_build_object('status', 'success', 'statusCode', 0, 'success', true, 'result', json_build_object('ok', true)),
+          'logs', json_build_array(), 'annotations', json_build_array(), 'publish', false)::text
+      FROM generate_series(1, ${n}) g`);
+    await c.query(`VACUUM ANALYZE "${schema}".activations`);
+    rows.push({ name: `scale: insert ${n} records (setup)`, value: round((performance.now() - t) / 1000), unit: 's' });
+    const time = async (name: string, fn: () => Promise<unknown>, reps = 20) => {
+      await fn();
+      const xs: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        await fn();
+        xs.push(performance.now() - t0);
+      }
+      rows.push({ name: `scale(${n}): ${name}`, p50: pct(xs, 50), p99: pct(xs, 99), unit: 'ms' });
+    };
+    await time('list newest 30', () => s.listActivations({ namespace: 'ns7', limit: 30, skip: 0 }, false));
+    await time('list newest 200, docs=true', () => s.listActivations({ namespace: 'ns7', limit: 200, skip: 0 }, true));
+    await time('list 30, name=fn7', () => s.listActivations({ namespace: 'ns7', name: 'fn7', limit: 30, skip: 0 }, false));
+    await time('list 30, name=pkg7/fn27', () => s.listActivations({ namespace: 'ns7', name: 'pkg7/fn27', limit: 30, skip: 0 }, false));
+    await time('list 30, name=pkg7 (package)', () => s.listActivations({ namespace: 'ns7', name: 'pkg7', limit: 30, skip: 0 }, false));
+    await time('list 30, since/upto', () => s.listActivations({ namespace: 'ns7', since: T0 + 300_000_000, upto: T0 + 400_000_000, limit: 30, skip: 0 }, false));
+    await time('get by id', () => s.getActivation('ns7', 'c8ffe9a587b126f152ed3d89a146b445'));
+    await time('count, name=fn7', () => s.countActivations({ namespace: 'ns7', name: 'fn7' }), 5);
+    await time('sweep one batch of 1000', () => s.sweepActivations(T0 + SPAN / 2, 1000));
+    // Writers are not blocked by a running sweep (ctid batches, SKIP LOCKED).
+    let sweeping = true;
+    const loop = (async () => {
+      while (sweeping) await s.sweepActivations(T0 + SPAN / 2, 1000);
+    })();
+    const lat: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const inv = invocationFor();
+      const t0 = performance.now();
+      await s.complete([{ ...noopRecord(inv), start: T0 + SPAN + i }]);
+      lat.push(performance.now() - t0);
+    }
+    sweeping = false;
+    await loop;
+    rows.push({ name: `scale(${n}): complete() while a sweep loop runs`, p50: pct(lat, 50), p99: pct(lat, 99), unit: 'ms' });
+    return rows;
+  } finally {
+    await s.close();
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await c.end();
+  }
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  benchPostgres().then(
+  const scaleAt = process.argv.indexOf('--scale');
+  const job = scaleAt > 0 ? benchPostgresScale(Number(process.argv[scaleAt + 1] ?? 1_000_000)) : benchPostgres();
+  job.then(
     (rows) => {
       for (const r of rows) {
         const v = r.value !== undefined ? `${r.value}` : `p50 ${r.p50}  p99 ${r.p99}`;
