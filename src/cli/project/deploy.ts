@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ApiClient, ApiError } from '../api-client.js';
 import type { Connection } from '../credentials.js';
 import { CliError } from '../errors.js';
@@ -204,8 +204,11 @@ export async function deployProject(dep: Deployment, flags: DeployFlags, realIo:
     for (const [pkg, fn] of sequences) await deployFunction(client, project, pkg, fn, buildOpts, deployer, prev, next, result, incremental);
   }
 
-  const created = saveVersions(project.path, next);
-  if (created) io.out(`Deployment status recorded in '.deployed'`);
+  // Nothing to record for an empty project: do not create .deployed just for that.
+  const anything = result.deployed.length + result.skipped.length + Object.keys(next.packageVersions).length > 0;
+  if (anything || existsSync(join(project.path, '.deployed'))) {
+    if (saveVersions(project.path, next)) io.out(`Deployment status recorded in '.deployed'`);
+  }
   if (skippedTriggers.length) {
     io.err(`Warning: triggers are not supported by this Flare server yet; not deployed: ${skippedTriggers.join(', ')}`);
   }
