@@ -114,7 +114,7 @@ export class BwrapSandbox implements Sandbox {
     const uid = this.uidFor(opts.namespace);
     let cg: ExecutorCgroup;
     try {
-      cg = this.cgroups.create(opts.id, opts.memoryMb, PIDS_MAX, uid);
+      cg = this.cgroups.create(opts.id, opts.memoryMb, PIDS_MAX);
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
       throw e;
@@ -127,12 +127,12 @@ export class BwrapSandbox implements Sandbox {
       env: baseEnv(opts.env),
       command: [opts.runner.command, ...opts.runner.args, script],
     });
-    // The first process joins the executor's cgroups before it becomes bwrap, so nothing escapes the caps, and
-    // closes every descriptor the server inherited without close-on-exec (only 0-4 belong to the executor).
-    const joinCgroups = cg.procsFiles.map((f) => `echo $$ > ${f}`).join(' && ');
+    // The first process waits on fd 3 until the server has moved it into the executor's cgroups (so nothing ever
+    // runs outside the caps; this works on v1 and v2 without delegating cgroup files to the uid), closes every
+    // descriptor the server inherited without close-on-exec (only 0-4 belong to the executor), then becomes bwrap.
     const spawnSpec = {
       command: SHELL,
-      args: ['-c', `${joinCgroups} || exit 125; ${CLOSE_FDS} exec "$@"`, 'flare-executor', BWRAP, ...inner],
+      args: ['-c', `read -r go <&3 && [ "$go" = go ] || exit 125; ${CLOSE_FDS} exec "$@"`, 'flare-executor', BWRAP, ...inner],
       env: { PATH: '/usr/bin:/bin' },
       cwd: '/',
       uid,
@@ -142,6 +142,10 @@ export class BwrapSandbox implements Sandbox {
       spawnSpec,
       codeDirHost: code,
       codeDirInside: '/code',
+      afterSpawn(pid, release) {
+        cg.adopt(pid);
+        release('go\n');
+      },
       assign(memoryMb: number) {
         try {
           cg.setMemory(memoryMb);

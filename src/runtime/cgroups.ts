@@ -1,11 +1,11 @@
 // Memory and pids cgroups for executors, on cgroup v1 (separate memory/ and pids/ hierarchies) or v2 (unified).
 // Only a memory cgroup caps heap, Buffers and tmpfs pages together; the pids cgroup contains fork bombs.
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ExecutorCgroup {
-  /** cgroup.procs files the executor's first process writes its pid to before exec'ing the sandbox. */
-  procsFiles: string[];
+  /** Moves a process (and so everything it will start) into the cgroup. */
+  adopt(pid: number): void;
   setMemory(mb: number): void;
   /** True when the kernel's OOM killer fired in this cgroup. */
   oomKilled(): boolean;
@@ -18,7 +18,7 @@ export interface ExecutorCgroup {
 
 export interface CgroupManager {
   readonly version: 1 | 2;
-  create(name: string, memoryMb: number, pidsMax: number, uid: number): ExecutorCgroup;
+  create(name: string, memoryMb: number, pidsMax: number): ExecutorCgroup;
 }
 
 function ownPath(controller: string): string | undefined {
@@ -62,7 +62,7 @@ class V1 implements CgroupManager {
     private readonly pidsRoot: string,
   ) {}
 
-  create(name: string, memoryMb: number, pidsMax: number, uid: number): ExecutorCgroup {
+  create(name: string, memoryMb: number, pidsMax: number): ExecutorCgroup {
     const mem = join(this.memRoot, name);
     const pids = join(this.pidsRoot, name);
     mkdirSync(mem);
@@ -88,11 +88,12 @@ class V1 implements CgroupManager {
     }
     setMemory(memoryMb);
     write(join(pids, 'pids.max'), String(pidsMax));
-    chownSync(join(mem, 'cgroup.procs'), uid, -1);
-    chownSync(join(pids, 'cgroup.procs'), uid, -1);
     const oomControl = join(mem, 'memory.oom_control');
     return {
-      procsFiles: [join(mem, 'cgroup.procs'), join(pids, 'cgroup.procs')],
+      adopt(pid) {
+        write(join(mem, 'cgroup.procs'), String(pid));
+        write(join(pids, 'cgroup.procs'), String(pid));
+      },
       setMemory,
       oomKilled() {
         try {
@@ -127,7 +128,7 @@ class V2 implements CgroupManager {
   readonly version = 2 as const;
   constructor(private readonly root: string) {}
 
-  create(name: string, memoryMb: number, pidsMax: number, uid: number): ExecutorCgroup {
+  create(name: string, memoryMb: number, pidsMax: number): ExecutorCgroup {
     const dir = join(this.root, name);
     mkdirSync(dir);
     const setMemory = (mb: number) => {
@@ -140,9 +141,10 @@ class V2 implements CgroupManager {
     };
     setMemory(memoryMb);
     write(join(dir, 'pids.max'), String(pidsMax));
-    chownSync(join(dir, 'cgroup.procs'), uid, -1);
     return {
-      procsFiles: [join(dir, 'cgroup.procs')],
+      adopt(pid) {
+        write(join(dir, 'cgroup.procs'), String(pid));
+      },
       setMemory,
       oomKilled() {
         try {

@@ -67,6 +67,18 @@ export class Executor {
     this.logs = new LogCollector(this.proc.stdout as Readable, this.proc.stderr as Readable);
     this.proc.on('error', () => this.onExit());
     this.proc.on('exit', () => this.onExit());
+    if (sandbox.afterSpawn && this.proc.pid !== undefined) {
+      try {
+        sandbox.afterSpawn(this.proc.pid, (text) => this.toChild.write(text));
+      } catch {
+        // Not confined, so never run: kill it; the first exchange reports the executor as exited.
+        try {
+          process.kill(this.proc.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
   }
 
   get pid(): number | undefined {

@@ -19,6 +19,11 @@ export interface SandboxHandle {
   codeDirHost: string;
   /** The same directory as the runner sees it. */
   codeDirInside: string;
+  /**
+   * Runs right after spawn, before the child may proceed: `release(text)` writes to the child's fd 3. Throws when
+   * the child cannot be confined (it is then killed).
+   */
+  afterSpawn?(pid: number, release: (text: string) => void): void;
   /** Kills the executor and every process it started. */
   kill(pid: number | undefined): Promise<void>;
   /** Hands a prewarmed stem cell to an action: applies its memory cap. False if that is impossible. */
