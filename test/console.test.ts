@@ -180,6 +180,8 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
     await step('Create function makes a starter function and opens its page', async () => {
       await page.getByRole('button', { name: 'Create function' }).click();
       const dialog = page.getByRole('dialog', { name: 'Create function' });
+      await dialog.waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'new-runtime', 'the dialog focuses its first field');
       await dialog.getByLabel('Runtime').selectOption('nodejs:20');
       await dialog.getByLabel('Function name').fill('bad/name');
       await dialog.getByRole('button', { name: 'Create' }).click();
@@ -256,7 +258,11 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
 
     await step('Settings: limits and environment are saved; the curl command reveals the token on a click', async () => {
       await page.screenshot({ path: join(ARTIFACTS, 'console-function.png'), fullPage: true });
-      await page.getByRole('tab', { name: 'Settings' }).click();
+      // Keyboard: arrow keys move between the tabs.
+      await page.getByRole('tab', { name: 'Source' }).focus();
+      await page.keyboard.press('ArrowRight');
+      assert.equal(await page.getByRole('tab', { name: 'Settings' }).getAttribute('aria-selected'), 'true');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-settings');
       await page.getByLabel('Timeout (ms)').fill('5');
       await page.getByRole('button', { name: 'Save settings' }).click();
       await waitText(page.locator('[role=alert]'), 'Timeout must be');

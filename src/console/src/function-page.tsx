@@ -56,7 +56,18 @@ export function FunctionPage(props: { name: string; namespace: string; info: Ser
             </span>
             {annotation(action.annotations, 'web-export') === true && <span class="tag">web</span>}
           </p>
-          <div class="tabs" role="tablist" aria-label="Function sections">
+          <div
+            class="tabs"
+            role="tablist"
+            aria-label="Function sections"
+            onKeyDown={(e) => {
+              // Arrow keys move between tabs, as in the WAI-ARIA tabs pattern.
+              if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+              const next = tab === 'source' ? 'settings' : 'source';
+              setTab(next);
+              document.getElementById(`tab-${next}`)?.focus();
+            }}
+          >
             {(['source', 'settings'] as const).map((t) => (
               <button
                 key={t}
@@ -64,6 +75,7 @@ export function FunctionPage(props: { name: string; namespace: string; info: Ser
                 role="tab"
                 id={`tab-${t}`}
                 aria-selected={tab === t}
+                tabIndex={tab === t ? 0 : -1}
                 aria-controls={`panel-${t}`}
                 class={tab === t ? 'tab active' : 'tab'}
                 onClick={() => setTab(t)}
@@ -265,6 +277,7 @@ function ParamsDialog(props: { open: boolean; value: Record<string, unknown>; on
         <label for="params-json">Parameters (JSON object)</label>
         <textarea
           id="params-json"
+          autofocus
           class="code"
           rows={8}
           spellcheck={false}

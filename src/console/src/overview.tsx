@@ -164,7 +164,7 @@ function CreateFunction(props: { open: boolean; info: ServerInfo | null; onClose
     <Modal title="Create function" open={props.open} onClose={props.onClose}>
       <form onSubmit={submit} class="form">
         <label for="new-runtime">Runtime</label>
-        <select id="new-runtime" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
+        <select id="new-runtime" autofocus value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
           {kinds.map((k) => (
             <option key={k} value={k}>
               {k}
