@@ -92,9 +92,6 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
   }
   // Seed: 22 activations of "seed" (more than one Logs page of 20) and two of the packaged "tools/echo".
   await putAction(server, 'seed', "function main(args) { console.log('seed run ' + args.i); return { i: args.i }; }");
-  const pkg = await server.api('/api/v1/namespaces/_/packages/tools', { method: 'PUT', json: {} });
-  assert.equal(pkg.status, 200);
-  await putAction(server, 'tools/echo', "function main(args) { console.log('echo'); return args; }");
   const invokeBlocking = async (name: string, params: unknown) => {
     const r = await server.api(`/api/v1/namespaces/_/actions/${name}?blocking=true`, { method: 'POST', json: params });
     assert.equal(r.status, 200, `${name}: ${await r.clone().text()}`);
@@ -107,6 +104,10 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
     );
     seeded.push(...ids);
   }
+  // Made after the seed runs, so "tools/echo" is certainly the newer function.
+  const pkg = await server.api('/api/v1/namespaces/_/packages/tools', { method: 'PUT', json: {} });
+  assert.equal(pkg.status, 200);
+  await putAction(server, 'tools/echo', "function main(args) { console.log('echo'); return args; }");
   const echoIds = [await invokeBlocking('tools/echo', { a: 1 }), await invokeBlocking('tools/echo', { a: 2 })];
 
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -414,6 +415,22 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       await page.getByRole('button', { name: `Expand record ${liveId}` }).click();
       await waitText(page.locator(`#rec-${liveId} pre.record`), liveId);
       await page.screenshot({ path: join(ARTIFACTS, 'console-logs.png'), fullPage: true });
+    });
+
+    await step('Destroy needs the function name typed in', async () => {
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await page.getByRole('link', { name: 'fails', exact: true }).click();
+      await page.getByRole('tab', { name: 'Settings' }).click();
+      const confirm = page.getByLabel(/to delete this function/);
+      await confirm.fill('fail');
+      assert.ok(await page.getByRole('button', { name: 'Destroy function' }).isDisabled());
+      await confirm.fill('fails');
+      await page.getByRole('button', { name: 'Destroy function' }).click();
+      await page.getByRole('heading', { name: 'Functions' }).waitFor();
+      await page.locator('table[aria-label="Functions"]').getByRole('link', { name: 'greet', exact: true }).waitFor();
+      assert.equal(await page.getByRole('link', { name: 'fails', exact: true }).count(), 0);
+      const gone = await server.api('/api/v1/namespaces/_/actions/fails');
+      assert.equal(gone.status, 404);
     });
 
     await step('Overview screenshot, narrow screen, sign out', async () => {

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { actionPath, basicToken, request, type Action, type KeyValue, type ServerInfo } from './api';
 import { ErrorNote } from './dialog';
 import { annotation } from './format';
+import { navigate } from './router';
 
 const MB = 1024 * 1024;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -199,7 +200,41 @@ export function Settings(props: {
         </div>
       </form>
       <Access action={a} name={props.name} namespace={props.namespace} authKey={props.authKey} />
+      <Destroy name={props.name} />
     </div>
+  );
+}
+
+/** Deleting needs the function's name typed in, as in DigitalOcean's control panel. */
+function Destroy(props: { name: string }) {
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const destroy = async (e: Event) => {
+    e.preventDefault();
+    if (typed !== props.name) return;
+    try {
+      await request(actionPath(props.name), { method: 'DELETE' });
+      navigate('');
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <form class="form wide destroy" onSubmit={destroy}>
+      <fieldset>
+        <legend>Destroy</legend>
+        <label for="destroy-name">
+          Type <strong>{props.name}</strong> to delete this function. Its activation records stay until they expire.
+        </label>
+        <input id="destroy-name" value={typed} spellcheck={false} autocomplete="off" onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
+        <ErrorNote error={error} />
+        <div>
+          <button type="submit" class="danger" disabled={typed !== props.name}>
+            Destroy function
+          </button>
+        </div>
+      </fieldset>
+    </form>
   );
 }
 
