@@ -98,9 +98,9 @@ export async function benchRuntime(): Promise<BenchRow[]> {
     const times: number[] = [];
     for (let i = 0; i < coldN; i++) {
       // Wait for a booted stem cell, as a server between requests would have one.
-      const deadline = Date.now() + 5000;
-      while ((rt.stats?.().stemCells ?? 0) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 120));
+      const deadline = Date.now() + 10_000;
+      while ((rt.stats?.().stemCellsReady ?? 0) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20));
       const t0 = process.hrtime.bigint();
       const o = await rt.run(req(actionDoc('nodejs:20', NODE_FN)));
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);

@@ -102,13 +102,16 @@ class PoolRuntime implements Runtime {
   }
 
   stats(): PoolStats {
-    const s: PoolStats = { executors: 0, busy: 0, warm: 0, stemCells: 0, memoryMb: 0, memoryBudgetMb: this.opts.memoryBudgetMb };
+    const s: PoolStats = { executors: 0, busy: 0, warm: 0, stemCells: 0, stemCellsReady: 0, memoryMb: 0, memoryBudgetMb: this.opts.memoryBudgetMb };
     for (const e of this.executors) {
       s.executors++;
       s.memoryMb += e.memoryMb;
       if (e.state === 'busy') s.busy++;
       else if (e.state === 'ready') s.warm++;
-      else if (e.state === 'stem') s.stemCells++;
+      else if (e.state === 'stem') {
+        s.stemCells++;
+        if (e.booted) s.stemCellsReady++;
+      }
     }
     return s;
   }
@@ -263,7 +266,9 @@ class PoolRuntime implements Runtime {
   }
 
   private takeStem(kind: string, memoryMb: number, namespace: string): Executor | undefined {
-    for (const e of this.executors) {
+    // A booted stem cell first; one still booting is still ahead of a cold start.
+    const stems = [...this.executors].filter((e) => e.state === 'stem').sort((a, b) => Number(b.booted) - Number(a.booted));
+    for (const e of stems) {
       if (e.state === 'stem' && e.kind === kind && e.alive) {
         if (memoryMb > e.memoryMb) this.makeRoom(memoryMb - e.memoryMb, e);
         if (!e.sandbox.assign(memoryMb, namespace)) continue;

@@ -28,6 +28,8 @@ export class Executor {
   /** Pool key of the action it hosts, once initialized. */
   key?: string;
   lastUsed = Date.now();
+  /** The runner process is up and waiting for requests. */
+  booted = false;
   readonly logs: LogCollector;
   private readonly proc: ChildProcess;
   private readonly toChild: Writable;
@@ -154,6 +156,11 @@ export class Executor {
     this.replySize = 0;
     const sp = raw.indexOf(32);
     const status = Number(raw.subarray(0, sp < 0 ? raw.length : sp).toString());
+    // "0 {}" is the runner saying it has booted (sent once, before any request is answered).
+    if (status === 0) {
+      this.booted = true;
+      return;
+    }
     const headerLen = sp < 0 ? raw.length : sp + 1;
     const bodyBytes = raw.subarray(headerLen);
     const size = total - headerLen;

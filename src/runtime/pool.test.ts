@@ -48,8 +48,7 @@ test('concurrent activations of one action get separate executors', async () => 
 test('prewarmed stem cells serve first calls and are replaced', async () => {
   const t = await testRuntime({ stemCells: { 'nodejs:20': 1, 'python:3.11': 1 } });
   try {
-    await until('stem cells', () => stats(t.rt).stemCells === 2);
-    await new Promise((r) => setTimeout(r, 150)); // let them boot
+    await until('booted stem cells', () => stats(t.rt).stemCellsReady === 2);
     const o = await t.rt.run(request(action('function main(a) { return { v: a.v } }', { limits: { memory: 512 } }), { v: 1 }));
     assert.equal(o.executor, 'prewarmed');
     assert.deepEqual(o.result, { v: 1 });

@@ -50,6 +50,8 @@ export interface PoolStats {
   warm: number;
   /** Prewarmed, not yet bound to an action. */
   stemCells: number;
+  /** Stem cells whose runner has finished booting. */
+  stemCellsReady: number;
   /** Memory of all live executors, MB. */
   memoryMb: number;
   memoryBudgetMb: number;

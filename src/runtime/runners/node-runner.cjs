@@ -207,4 +207,5 @@ input.on('data', (chunk) => {
   }
 });
 input.on('end', () => process.exit(0));
+output.write('0 {}\n'); // booted
 input.on('error', () => process.exit(0));

@@ -151,6 +151,7 @@ def run(msg):
     reply(200, res)
 
 
+fout.write(b"0 {}\n")  # booted
 while True:
     line = fin.readline()
     if not line:
