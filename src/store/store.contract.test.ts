@@ -491,6 +491,20 @@ for (const adapter of adapters) {
         await until('B completion after reconnect', () => doneB.includes(inv2.activationId));
       });
 
+      it('postgres: bootstrap settings race across nodes: every node sees one value', async () => {
+        const { store: a, url } = await adapter.open();
+        const b = await openPostgresStore(url);
+        opened.push(b);
+        for (let round = 0; round < 5; round++) {
+          const key = `bootstrap.namespace.${round}`;
+          const values = await Promise.all(
+            Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).putSettingIfAbsent(key, `node-${i}`)),
+          );
+          assert.equal(new Set(values).size, 1, `round ${round}: ${values.join(',')}`);
+          assert.equal(await a.getSetting(key), values[0]);
+        }
+      });
+
       it('postgres: several nodes migrating one new schema at once', async () => {
         const url = schemaUrl(`flare_c_${randomBytes(6).toString('hex')}`);
         const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url)));

@@ -274,8 +274,11 @@ export class PostgresStore implements Store {
   }
 
   async listActivations(filter: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]> {
-    const limit = filter.limit > 0 ? filter.limit : null;
-    const r = await this.q('listActivations', [...activationFilterValues(filter), limit, filter.skip]);
+    const limit = filter.limit > 0 ? filter.limit : null; // LIMIT NULL = no limit
+    const w = activationWhere(filter);
+    const text = `SELECT record FROM ${this.s}.activations WHERE ${w.sql}
+      ORDER BY start DESC, activation_id DESC LIMIT $${w.values.length + 1} OFFSET $${w.values.length + 2}`;
+    const r = await this.pool.query<Row>({ name: `flare_listActivations_${w.shape}`, text, values: [...w.values, limit, filter.skip] });
     return r.rows.map((row) => {
       const rec = JSON.parse(String(row.record)) as ActivationRecord;
       return docs ? rec : toSummary(rec);
@@ -283,7 +286,9 @@ export class PostgresStore implements Store {
   }
 
   async countActivations(filter: Omit<ActivationListFilter, 'limit' | 'skip'>): Promise<number> {
-    const r = await this.q('countActivations', activationFilterValues(filter));
+    const w = activationWhere(filter);
+    const text = `SELECT count(*) AS n FROM ${this.s}.activations WHERE ${w.sql}`;
+    const r = await this.pool.query<Row>({ name: `flare_countActivations_${w.shape}`, text, values: w.values });
     return Number(r.rows[0]!.n);
   }
 
@@ -333,10 +338,6 @@ export class PostgresStore implements Store {
 }
 
 function statements(s: string) {
-  const activationWhere = `namespace = $1
-      AND ($2::text IS NULL OR filter_key = $2 OR ($3::boolean AND filter_key >= ($2 || '/') AND filter_key < ($2 || '0')))
-      AND ($4::bigint IS NULL OR start >= $4)
-      AND ($5::bigint IS NULL OR start <= $5)`;
   return {
     putSetting: `WITH i AS (INSERT INTO ${s}.settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
       SELECT value FROM i UNION ALL SELECT value FROM ${s}.settings WHERE key = $1 LIMIT 1`,
@@ -387,19 +388,42 @@ function statements(s: string) {
         ON CONFLICT (activation_id) DO NOTHING)
       SELECT pg_notify('${CHANNEL_COMPLETED}', id) FROM unnest($1::text[]) AS id`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
-    listActivations: `SELECT record FROM ${s}.activations WHERE ${activationWhere}
-      ORDER BY start DESC, activation_id DESC LIMIT $6 OFFSET $7`,
-    countActivations: `SELECT count(*) AS n FROM ${s}.activations WHERE ${activationWhere}`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
     sweep: `DELETE FROM ${s}.activations WHERE ctid IN
       (SELECT ctid FROM ${s}.activations WHERE start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
   };
 }
 
-/** $2 name, $3 whether a package name (no "/") also matches its functions, $4 since, $5 upto. */
-function activationFilterValues(f: Omit<ActivationListFilter, 'limit' | 'skip'>): unknown[] {
-  const name = f.name === undefined || f.name === '' ? null : f.name;
-  return [f.namespace, name, name !== null && !name.includes('/'), f.since ?? null, f.upto ?? null];
+/**
+ * The WHERE clause for an activation filter. Each filter shape gets its own statement text (and prepared statement),
+ * so every shape has a plan that uses its index even once PostgreSQL switches a prepared statement to a generic plan.
+ */
+function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { shape: string; sql: string; values: unknown[] } {
+  const values: unknown[] = [f.namespace];
+  const parts = ['namespace = $1'];
+  let shape = '';
+  if (f.name) {
+    values.push(f.name);
+    if (f.name.includes('/')) {
+      shape += 'k';
+      parts.push('filter_key = $2');
+    } else {
+      // the function "name", or any function of the package "name" (range scan, exact under COLLATE "C")
+      shape += 'p';
+      parts.push(`(filter_key = $2 OR (filter_key >= ($2 || '/') AND filter_key < ($2 || '0')))`);
+    }
+  }
+  if (f.since !== undefined) {
+    values.push(f.since);
+    shape += 's';
+    parts.push(`start >= $${values.length}`);
+  }
+  if (f.upto !== undefined) {
+    values.push(f.upto);
+    shape += 'u';
+    parts.push(`start <= $${values.length}`);
+  }
+  return { shape: shape || 'all', sql: parts.join(' AND '), values };
 }
 
 function toNamespace(row: Row): NamespaceRow {
