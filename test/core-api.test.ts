@@ -70,7 +70,7 @@ test('actions: create, 409 without overwrite, update bumps the version, code=fal
   assert.equal(a.exec.kind, 'nodejs:20');
   assert.equal(a.exec.binary, false);
   assert.deepEqual(a.limits, { timeout: 60000, memory: 256, logs: 10, concurrency: 1 });
-  assert.deepEqual(a.annotations, [{ key: 'x', value: 'y' }, { key: 'provide-api-key', value: false }, { key: 'exec', value: 'nodejs' }]);
+  assert.deepEqual(a.annotations, [{ key: 'x', value: 'y' }, { key: 'provide-api-key', value: false }, { key: 'exec', value: 'nodejs:20' }]);
   const again = await s.api('/api/v1/namespaces/_/actions/crud', { method: 'PUT', json: { exec: { kind: 'nodejs:20', code: 'x' } } });
   assert.equal(again.status, 409);
   assert.equal((await again.json()).error, 'resource already exists');

@@ -142,7 +142,7 @@ export function buildActionDoc(
   if (!existing && annotation(annotations, 'provide-api-key') === undefined) {
     annotations = setAnnotation(annotations, 'provide-api-key', false);
   }
-  annotations = setAnnotation(annotations, 'exec', exec.kind.split(':')[0]);
+  annotations = setAnnotation(annotations, 'exec', exec.kind);
   if (b.version !== undefined && (typeof b.version !== 'string' || !/^\d+\.\d+\.\d+$/.test(b.version))) {
     throw malformed(`'version' must be a semantic version, e.g. 0.0.1`);
   }

@@ -33,7 +33,12 @@ class SqliteStore implements Store {
   private readonly st: Record<string, Database.Statement>;
   private readonly checkpointer?: Checkpointer;
   private readonly enqueueTx: (items: Invocation[]) => void;
-  private readonly completeTx: (records: ActivationRecord[]) => void;
+  private readonly completeTx: (records: ActivationRecord[]) => ActivationRecord[];
+  /**
+   * Queued + running invocations per namespace, read from the table once and then kept in step with enqueue and
+   * complete (one node owns a SQLite file), so the concurrency throttle costs no scan of a long backlog.
+   */
+  private readonly inFlight = new Map<string, number>();
   /** Enqueues arriving in the same event-loop turn share one commit (group commit). */
   private pendingEnqueue: Array<{ inv: Invocation; resolve: () => void; reject: (e: unknown) => void }> = [];
 
@@ -88,10 +93,12 @@ class SqliteStore implements Store {
       for (const inv of items) this.st.enqueue!.run(inv.activationId, inv.namespace, JSON.stringify(inv));
     });
     this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
+      const dequeued: ActivationRecord[] = [];
       for (const r of recs) {
-        this.st.dequeue!.run(r.activationId);
+        if (this.st.dequeue!.run(r.activationId).changes === 1) dequeued.push(r);
         this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r));
       }
+      return dequeued;
     });
   }
 
@@ -200,6 +207,7 @@ class SqliteStore implements Store {
       for (const b of batch) {
         try {
           this.enqueueTx([b.inv]);
+          this.countEnqueued(b.inv.namespace);
           b.resolve();
         } catch (err) {
           b.reject(err);
@@ -208,8 +216,16 @@ class SqliteStore implements Store {
       this.events.emit('enqueued');
       return;
     }
-    for (const b of batch) b.resolve();
+    for (const b of batch) {
+      this.countEnqueued(b.inv.namespace);
+      b.resolve();
+    }
     this.events.emit('enqueued');
+  }
+
+  private countEnqueued(namespace: string): void {
+    const n = this.inFlight.get(namespace);
+    if (n !== undefined) this.inFlight.set(namespace, n + 1);
   }
 
   async claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]> {
@@ -229,13 +245,21 @@ class SqliteStore implements Store {
   }
 
   async countInFlight(namespace: string): Promise<number> {
-    return (this.st.inFlight!.get(namespace) as Row).n;
+    let n = this.inFlight.get(namespace);
+    if (n === undefined) {
+      n = (this.st.inFlight!.get(namespace) as Row).n as number;
+      this.inFlight.set(namespace, n);
+    }
+    return n;
   }
 
 
   async complete(records: ActivationRecord[]): Promise<void> {
     if (records.length === 0) return;
-    this.completeTx(records);
+    for (const r of this.completeTx(records)) {
+      const n = this.inFlight.get(r.namespace);
+      if (n !== undefined) this.inFlight.set(r.namespace, Math.max(0, n - 1));
+    }
     for (const r of records) this.events.emit('completed', r.activationId, r);
   }
 
