@@ -1,7 +1,7 @@
 // End-to-end: `flare activations get|list|logs|result` with their flags, against a real server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,4 +151,19 @@ test('logs --follow prints new activations as they arrive and exits 0 on SIGINT'
   }
   assert.equal(await exited, 0);
   assert.ok(out.endsWith('\r'), JSON.stringify(out.slice(-20)));
+});
+
+const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+
+test('on a terminal the banner is styled (=== muted, rest highlighted) and Error is red; never in pipes', { skip: !hasScript && 'script(1) not installed' }, async () => {
+  const ttyEnv: Record<string, string> = { ...(process.env as Record<string, string>), ...env };
+  delete ttyEnv.NO_COLOR;
+  const run = (args: string) =>
+    execFileSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(FLARE_BIN)} ${args}; true`, '/dev/null'], { env: ttyEnv, encoding: 'utf8' });
+  const tty = run('actv result --last -f pkg/logger');
+  assert.match(tty, /^\x1b\[2m=== \x1b\[0m\x1b\[1m[0-9a-f]{32} success \d\d\/\d\d \d\d:\d\d:\d\d pkg\/logger:0\.0\.1\x1b\[0m\r\n/);
+  assert.match(run('actv get -f nosuch'), /^\x1b\[31mError\x1b\[0m: no activations were returned/);
+  const piped = await runCli(['actv', 'result', '--last', '-f', 'pkg/logger'], { env: { ...env, NO_COLOR: undefined } });
+  assert.match(piped.stdout, /^=== [0-9a-f]{32} success /);
+  assert.ok(!piped.stdout.includes('\x1b'));
 });
