@@ -11,6 +11,7 @@ const SCHEMA = `flare_mn_${randomBytes(6).toString('hex')}`;
 const STORE_URL = (() => {
   const u = new URL(PG_URL);
   u.searchParams.set('schema', SCHEMA);
+  u.searchParams.set('pool_max', '6'); // 4 nodes share the server's connections with the other tests
   return u.toString();
 })();
 

@@ -1,6 +1,6 @@
 // The Store contract, run against both adapters: SQLite (a temp file) and PostgreSQL (a fresh schema per test on the
 // machine's server, FLARE_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test). Every method, real semantics.
-import { describe, it, after } from 'node:test';
+import { describe, it, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,8 +51,15 @@ function schemaUrl(schema: string): string {
   schemas.push(schema);
   const u = new URL(PG_URL);
   u.searchParams.set('schema', schema);
+  u.searchParams.set('pool_max', '4'); // the server's connections are shared with every other test
   return u.toString();
 }
+
+// Each test's stores are closed when it ends (connections are a shared resource); schemas are dropped at the end.
+afterEach(async () => {
+  const open = opened.splice(0);
+  for (const s of open) await s.close().catch(() => undefined);
+});
 
 after(async () => {
   for (const s of opened) await s.close().catch(() => undefined);
@@ -395,6 +402,25 @@ for (const adapter of adapters) {
       assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'mybind', limit: 30, skip: 0 }, false)), by(3));
       assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'nothing', limit: 30, skip: 0 }, false)), []);
       assert.deepEqual(ids(await store.listActivations({ namespace: 'ns', name: 'hello', since: t + 2, limit: 30, skip: 0 }, false)), by(4));
+
+      // a package name that is also a function name: both, merged in start order, paged across the two
+      const mixed = [
+        record('mx', 'tools', t + 10),
+        record('mx', 'tools/a', t + 11, { annotations: [{ key: 'path', value: 'mx/tools/a' }] }),
+        record('mx', 'tools', t + 12),
+        record('mx', 'tools/b', t + 13, { annotations: [{ key: 'path', value: 'mx/tools/b' }] }),
+        record('mx', 'toolsa', t + 14),
+        record('mx', 'tool/c', t + 15, { annotations: [{ key: 'path', value: 'mx/tool/c' }] }),
+      ];
+      await store.complete(mixed);
+      const mx = (...i: number[]) => i.map((n) => mixed[n]!.activationId);
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'mx', name: 'tools', limit: 30, skip: 0 }, false)), mx(3, 2, 1, 0));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'mx', name: 'tools', limit: 2, skip: 1 }, false)), mx(2, 1));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'mx', name: 'tools', limit: 1, skip: 3 }, false)), mx(0));
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'mx', name: 'tools', since: t + 11, upto: t + 12, limit: 30, skip: 0 }, true)), mx(2, 1));
+      assert.equal(await store.countActivations({ namespace: 'mx', name: 'tools' }), 4);
+      assert.equal(await store.countActivations({ namespace: 'mx', name: 'tools', upto: t + 11 }), 2);
+      assert.deepEqual(ids(await store.listActivations({ namespace: 'mx', name: 'tool', limit: 30, skip: 0 }, false)), mx(5));
 
       const summaries = await store.listActivations({ namespace: 'ns', limit: 1, skip: 0 }, false);
       const s = summaries[0] as unknown as Record<string, unknown>;

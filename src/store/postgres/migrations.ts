@@ -45,18 +45,26 @@ export function migrationSql(s: string): string[] {
     `CREATE INDEX IF NOT EXISTS queue_running ON ${s}.queue (lease_until) WHERE state = 'running'`,
     `CREATE INDEX IF NOT EXISTS queue_owner ON ${s}.queue (owner) WHERE state = 'running'`,
     `CREATE INDEX IF NOT EXISTS queue_namespace ON ${s}.queue (namespace)`,
-    // filter_key is compared bytewise (COLLATE "C") so a package prefix range `pkg/` .. `pkg0` is exact.
+    // filter_key is the activation `name` filter key (activationFilterKey); pkg_key its package part ('' if none),
+    // so a package filter is an index scan in start order too. Bytewise collation keeps comparisons exact.
     `CREATE TABLE IF NOT EXISTS ${s}.activations (
        activation_id text PRIMARY KEY,
        namespace text NOT NULL,
        filter_key text COLLATE "C" NOT NULL,
+       pkg_key text COLLATE "C" NOT NULL DEFAULT '',
        start bigint NOT NULL,
        "end" bigint,
        status_code smallint NOT NULL,
        record text NOT NULL)`,
-    `CREATE INDEX IF NOT EXISTS activations_ns_start ON ${s}.activations (namespace, start DESC)`,
-    `CREATE INDEX IF NOT EXISTS activations_ns_key_start ON ${s}.activations (namespace, filter_key, start DESC)`,
+    `ALTER TABLE ${s}.activations ADD COLUMN IF NOT EXISTS pkg_key text COLLATE "C" NOT NULL DEFAULT ''`,
+    // Each list index ends with the full ORDER BY (start DESC, activation_id DESC): a page is read straight off the
+    // index, whatever the namespace's size, and never sorted.
+    `CREATE INDEX IF NOT EXISTS activations_ns_order ON ${s}.activations (namespace, start DESC, activation_id DESC)`,
+    `CREATE INDEX IF NOT EXISTS activations_key_order ON ${s}.activations (namespace, filter_key, start DESC, activation_id DESC)`,
+    `CREATE INDEX IF NOT EXISTS activations_pkg_order ON ${s}.activations (namespace, pkg_key, start DESC, activation_id DESC) WHERE pkg_key <> ''`,
     `CREATE INDEX IF NOT EXISTS activations_start ON ${s}.activations (start)`,
+    `DROP INDEX IF EXISTS ${s}.activations_ns_start`,
+    `DROP INDEX IF EXISTS ${s}.activations_ns_key_start`,
     `INSERT INTO ${s}.settings (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
   ];
 }

@@ -249,6 +249,7 @@ export class PostgresStore implements Store {
     const ids: string[] = [];
     const namespaces: string[] = [];
     const keys: string[] = [];
+    const pkgKeys: string[] = [];
     const starts: number[] = [];
     const ends: (number | null)[] = [];
     const codes: number[] = [];
@@ -258,13 +259,15 @@ export class PostgresStore implements Store {
       seen.add(rec.activationId);
       ids.push(rec.activationId);
       namespaces.push(rec.namespace);
-      keys.push(activationFilterKey(rec));
+      const key = activationFilterKey(rec);
+      keys.push(key);
+      pkgKeys.push(key.includes('/') ? key.slice(0, key.indexOf('/')) : '');
       starts.push(rec.start);
       ends.push(rec.end ?? null);
       codes.push(rec.statusCode);
       texts.push(JSON.stringify(rec));
     }
-    await this.q('complete', [ids, namespaces, keys, starts, ends, codes, texts]);
+    await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts]);
   }
 
   // ---- activations ----
@@ -276,8 +279,18 @@ export class PostgresStore implements Store {
   async listActivations(filter: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]> {
     const limit = filter.limit > 0 ? filter.limit : null; // LIMIT NULL = no limit
     const w = activationWhere(filter);
-    const text = `SELECT record FROM ${this.s}.activations WHERE ${w.sql}
-      ORDER BY start DESC, activation_id DESC LIMIT $${w.values.length + 1} OFFSET $${w.values.length + 2}`;
+    const n = w.values.length;
+    const order = 'ORDER BY start DESC, activation_id DESC';
+    const page = `LIMIT $${n + 1} OFFSET $${n + 2}`;
+    // A package name matches the function of that name and every function of the package: two ordered index scans,
+    // each cut at limit+skip, merged.
+    const text = w.either
+      ? `SELECT record FROM (
+          (SELECT record, start, activation_id FROM ${this.s}.activations WHERE ${w.sql} AND filter_key = $2 ${order} LIMIT $${n + 1}::bigint + $${n + 2}::bigint)
+          UNION ALL
+          (SELECT record, start, activation_id FROM ${this.s}.activations WHERE ${w.sql} AND pkg_key = $2 AND pkg_key <> '' ${order} LIMIT $${n + 1}::bigint + $${n + 2}::bigint)
+        ) AS m ${order} ${page}`
+      : `SELECT record FROM ${this.s}.activations WHERE ${w.sql} ${order} ${page}`;
     const r = await this.pool.query<Row>({ name: `flare_listActivations_${w.shape}`, text, values: [...w.values, limit, filter.skip] });
     return r.rows.map((row) => {
       const rec = JSON.parse(String(row.record)) as ActivationRecord;
@@ -287,7 +300,7 @@ export class PostgresStore implements Store {
 
   async countActivations(filter: Omit<ActivationListFilter, 'limit' | 'skip'>): Promise<number> {
     const w = activationWhere(filter);
-    const text = `SELECT count(*) AS n FROM ${this.s}.activations WHERE ${w.sql}`;
+    const text = `SELECT count(*) AS n FROM ${this.s}.activations WHERE ${w.sql}${w.either ? ` AND (filter_key = $2 OR (pkg_key = $2 AND pkg_key <> ''))` : ''}`;
     const r = await this.pool.query<Row>({ name: `flare_countActivations_${w.shape}`, text, values: w.values });
     return Number(r.rows[0]!.n);
   }
@@ -383,8 +396,8 @@ function statements(s: string) {
       RETURNING q.payload, q.state, q.attempts, q.seq`,
     countInFlight: `SELECT count(*) AS n FROM ${s}.queue WHERE namespace = $1`,
     complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[])),
-      i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, start, "end", status_code, record)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::smallint[], $7::text[])
+      i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[])
         ON CONFLICT (activation_id) DO NOTHING)
       SELECT pg_notify('${CHANNEL_COMPLETED}', id) FROM unnest($1::text[]) AS id`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
@@ -397,20 +410,21 @@ function statements(s: string) {
 /**
  * The WHERE clause for an activation filter. Each filter shape gets its own statement text (and prepared statement),
  * so every shape has a plan that uses its index even once PostgreSQL switches a prepared statement to a generic plan.
+ * `either`: a name without "/" — the caller adds "filter_key = $2" or "pkg_key = $2" (function or package).
  */
-function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { shape: string; sql: string; values: unknown[] } {
+function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { shape: string; sql: string; values: unknown[]; either: boolean } {
   const values: unknown[] = [f.namespace];
   const parts = ['namespace = $1'];
   let shape = '';
+  let either = false;
   if (f.name) {
     values.push(f.name);
     if (f.name.includes('/')) {
       shape += 'k';
       parts.push('filter_key = $2');
     } else {
-      // the function "name", or any function of the package "name" (range scan, exact under COLLATE "C")
       shape += 'p';
-      parts.push(`(filter_key = $2 OR (filter_key >= ($2 || '/') AND filter_key < ($2 || '0')))`);
+      either = true;
     }
   }
   if (f.since !== undefined) {
@@ -423,7 +437,7 @@ function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { sha
     shape += 'u';
     parts.push(`start <= $${values.length}`);
   }
-  return { shape: shape || 'all', sql: parts.join(' AND '), values };
+  return { shape: shape || 'all', sql: parts.join(' AND '), values, either };
 }
 
 function toNamespace(row: Row): NamespaceRow {
