@@ -403,7 +403,7 @@ function statements(s: string) {
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
     sweep: `DELETE FROM ${s}.activations WHERE ctid IN
-      (SELECT ctid FROM ${s}.activations WHERE start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      (SELECT ctid FROM ${s}.activations WHERE start + 0 < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
   };
 }
 
