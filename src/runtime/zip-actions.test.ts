@@ -73,3 +73,25 @@ test('a zip with a path escaping its directory is refused at init', async () => 
   assert.equal(o.statusCode, 2);
   assert.match((o.result as any).error, /unsafe path/);
 });
+
+test('node tar.gz archive (as openwhisk-runtime-nodejs accepts), made by tar(1)', async (ctx) => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'flare-tgz-'));
+  try {
+    mkdirSync(join(dir, 'lib'));
+    mkdirSync(join(dir, 'node_modules', 'dep'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{"main":"lib/h.js"}');
+    writeFileSync(join(dir, 'lib', 'h.js'), 'exports.main = () => ({ via: require("dep") })');
+    writeFileSync(join(dir, 'node_modules', 'dep', 'index.js'), 'module.exports = "tgz"');
+    const tar = spawnSync('tar', ['czf', '-', '-C', dir, '.']);
+    if (tar.status !== 0) return ctx.skip('no tar here');
+    const o = await t.rt.run(request(action(tar.stdout.toString('base64'), { binary: true })));
+    assert.equal(o.statusCode, 0, JSON.stringify(o.result));
+    assert.deepEqual(o.result, { via: 'tgz' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
