@@ -99,6 +99,8 @@ export interface Invocation {
   /** Action location: owner namespace + "pkg/name" or "name". */
   actionNamespace: string;
   actionName: string;
+  /** The action's `updated` stamp when the invocation was accepted: the invoker runs that revision (cached). */
+  actionUpdated?: number;
   /** Merged run parameters (package, binding, action, payload), init params excluded. */
   params: Record<string, unknown>;
   transactionId: string;

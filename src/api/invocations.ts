@@ -43,6 +43,7 @@ export class InvocationService {
       subject: identity.subject,
       actionNamespace: action.ownerNamespace,
       actionName: action.actionName,
+      actionUpdated: action.doc.updated,
       params: { ...action.defaults, ...payload },
       transactionId: opts.transactionId,
       received: opts.received,

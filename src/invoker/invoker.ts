@@ -41,6 +41,7 @@ export class Invoker {
   /** Set when stop's grace period ends: runs cut short by shutdown get no record here (lease expiry resolves them). */
   private abandoned = false;
   private readonly active = new Set<Promise<void>>();
+  private readonly actionCache = new Map<string, ActionDoc>();
 
   constructor(private readonly o: InvokerOptions) {
     this.writer = new RecordWriter(o.store, (err) => o.logger.error({ err }, 'writing activation records failed; retrying'));
@@ -118,6 +119,22 @@ export class Invoker {
     }
   }
 
+  /**
+   * The action revision the invocation was accepted for. Revisions are immutable, so a cache keyed by `updated`
+   * spares the warm path a store read; a miss (or an old queue row) reads the current document.
+   */
+  private async loadAction(inv: ClaimedInvocation): Promise<ActionDoc | undefined> {
+    const key = `${inv.actionNamespace}/${inv.actionName}@${inv.actionUpdated}`;
+    const hit = inv.actionUpdated !== undefined ? this.actionCache.get(key) : undefined;
+    if (hit) return hit;
+    const doc = (await this.o.store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, false))?.doc;
+    if (doc && doc.updated === inv.actionUpdated) {
+      if (this.actionCache.size >= 1_000) this.actionCache.clear();
+      this.actionCache.set(key, doc);
+    }
+    return doc;
+  }
+
   private track(p: Promise<void>): void {
     this.active.add(p);
     void p.finally(() => this.active.delete(p));
@@ -128,7 +145,7 @@ export class Invoker {
     const { store, runtime } = this.o;
     let action: ActionDoc | undefined;
     try {
-      action = (await store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, false))?.doc;
+      action = await this.loadAction(inv);
       if (!action) {
         this.finish(internalErrorRecord(inv, 'Action could not be found or may have been deleted.'));
         return;
