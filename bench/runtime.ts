@@ -94,7 +94,7 @@ export async function benchRuntime(): Promise<BenchRow[]> {
     rows.push({ name: `cold start nodejs:20 (${label})`, ...(await cold('nodejs:20', NODE_FN)), unit: 'ms' });
     rows.push({ name: `cold start python:3.11 (${label})`, ...(await cold('python:3.11', PY_FN)), unit: 'ms' });
   });
-  await withRuntime({ stemCells: { 'nodejs:20': 1 } }, async (rt) => {
+  await withRuntime({ stemCells: { 'nodejs:20': 1 }, memoryBudgetMb: 65_536 }, async (rt) => {
     const times: number[] = [];
     for (let i = 0; i < coldN; i++) {
       // Wait for a booted stem cell, as a server between requests would have one.
