@@ -433,6 +433,19 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       assert.equal(gone.status, 404);
     });
 
+    await step('Settings: switching the language replaces the code with a sample', async () => {
+      await page.getByRole('link', { name: 'sample/hello', exact: true }).click();
+      await page.getByRole('tab', { name: 'Settings' }).click();
+      await page.getByLabel('Runtime', { exact: true }).selectOption('nodejs:20');
+      await waitText(page.locator('.settings .notice'), 'replaces the code');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await waitText(page.locator('[role=status]'), 'Saved version 0.0.2');
+      const a = (await (await server.api('/api/v1/namespaces/_/actions/sample/hello')).json()) as { exec: { kind: string; code: string } };
+      assert.equal(a.exec.kind, 'nodejs:20');
+      assert.match(a.exec.code, /function main\(args\)/);
+      await page.getByRole('link', { name: 'Overview' }).click();
+    });
+
     await step('Overview screenshot, narrow screen, sign out', async () => {
       await page.getByRole('link', { name: 'Overview' }).click();
       await page.locator('table[aria-label="Functions"]').getByRole('link', { name: 'greet', exact: true }).waitFor();

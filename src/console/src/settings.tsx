@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { actionPath, basicToken, request, type Action, type KeyValue, type ServerInfo } from './api';
 import { ErrorNote } from './dialog';
 import { annotation } from './format';
+import { runtimeKinds, starterCode } from './overview';
 import { navigate } from './router';
 
 const MB = 1024 * 1024;
@@ -39,6 +40,10 @@ export function Settings(props: {
   const minM = Math.round((lim.min_action_memory ?? 128 * MB) / MB);
   const maxM = Math.round((lim.max_action_memory ?? 1024 * MB) / MB);
 
+  const kinds = runtimeKinds(props.info);
+  const [kind, setKind] = useState(a.exec.kind);
+  const family = (k: string) => k.split(':')[0];
+  const switchesLanguage = family(kind) !== family(a.exec.kind);
   const [timeout, setTimeoutMs] = useState(String(a.limits.timeout));
   const [memory, setMemory] = useState(String(a.limits.memory));
   const [env, setEnv] = useState<[string, string][]>(() =>
@@ -98,11 +103,13 @@ export function Settings(props: {
       { key: 'final', value: web },
       { key: 'require-whisk-auth', value: web && secure ? secret.trim() : false },
     ];
+    // Another version of the same language keeps the code; another language starts from its sample.
+    const exec = kind === a.exec.kind ? a.exec : switchesLanguage ? { kind, code: starterCode(kind) } : { ...a.exec, kind };
     setBusy(true);
     try {
       const { body } = await request<Action>(`${actionPath(props.name)}?overwrite=true`, {
         method: 'PUT',
-        json: { exec: a.exec, parameters, annotations, limits: { ...a.limits, timeout: t, memory: m } },
+        json: { exec, parameters, annotations, limits: { ...a.limits, timeout: t, memory: m } },
       });
       props.onSaved(body);
       setError(null);
@@ -117,6 +124,22 @@ export function Settings(props: {
   return (
     <div class="settings">
       <form class="form wide" onSubmit={save} noValidate>
+        <fieldset>
+          <legend>Runtime</legend>
+          <div class="field">
+            <label for="set-runtime">Runtime</label>
+            <select id="set-runtime" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
+              {[...new Set([a.exec.kind, ...kinds])].map((k) => (
+                <option key={k} value={k}>
+                  {k}
+                </option>
+              ))}
+            </select>
+          </div>
+          {switchesLanguage && (
+            <p class="notice small">Switching the language replaces the code with a {family(kind)} sample when you save.</p>
+          )}
+        </fieldset>
         <fieldset>
           <legend>Limits</legend>
           <div class="row">
