@@ -295,6 +295,7 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       assert.equal(ok.status, 200, await ok.clone().text());
       assert.equal(((await ok.json()) as { body: string }).body, 'Hello stranger!');
       await waitText(page.locator('.access'), `/api/v1/web/${server.namespace}/default/greet`);
+      await waitText(page.locator('pre.curl-web'), `X-Require-Whisk-Auth: ${secret}`);
 
       await page.screenshot({ path: join(ARTIFACTS, 'console-settings.png'), fullPage: true });
       const token = Buffer.from(server.auth).toString('base64');
@@ -456,11 +457,17 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       // Nothing but the table itself may scroll sideways on a phone.
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `page overflows by ${overflow}px`);
+      assert.equal(await page.getByLabel('Period', { exact: true }).isVisible(), true);
       await page.getByRole('button', { name: `Expand record ${liveId}` }).click();
       await waitText(page.locator(`#rec-${liveId} pre.record`), liveId);
       const narrowOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(narrowOverflow <= 0, `page overflows by ${narrowOverflow}px with a record open`);
       await page.screenshot({ path: join(ARTIFACTS, 'console-logs-narrow.png'), fullPage: true });
+      await page.getByRole('link', { name: 'greet', exact: true }).first().click();
+      await page.getByRole('heading', { name: 'greet', exact: true }).waitFor();
+      const fnOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(fnOverflow <= 0, `function page overflows by ${fnOverflow}px`);
+      await page.screenshot({ path: join(ARTIFACTS, 'console-function-narrow.png'), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 800 });
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByLabel('API key').waitFor();

@@ -72,7 +72,14 @@ export function Overview(props: { info: ServerInfo | null }) {
   return (
     <section aria-labelledby="overview-title">
       <div class="section-head">
-        <h1 id="overview-title">Functions</h1>
+        <div>
+          <h1 id="overview-title">Functions</h1>
+          {actions && (
+            <p class="muted small count">
+              {actions.length} function{actions.length === 1 ? '' : 's'}
+            </p>
+          )}
+        </div>
         <button type="button" class="primary" onClick={() => setCreating(true)}>
           Create function
         </button>

@@ -270,6 +270,8 @@ function Access(props: { action: Action; name: string; namespace: string; authKe
   const restUrl = `${origin}/api/v1/namespaces/${ns}/actions/${parts.join('/')}`;
   const webUrl = `${origin}/api/v1/web/${ns}/${parts.length > 1 ? parts.join('/') : `default/${parts[0]}`}`;
   const isWeb = annotation(props.action.annotations, 'web-export') === true;
+  const secret = annotation(props.action.annotations, 'require-whisk-auth');
+  const webSecret = isWeb && (typeof secret === 'string' || typeof secret === 'number') ? String(secret) : null;
   const token = basicToken(props.authKey);
   const curl = (blocking: boolean, tok: string) =>
     `curl -X POST "${restUrl}?${blocking ? 'blocking=true&result=true' : 'blocking=false'}" \\\n` +
@@ -299,6 +301,10 @@ function Access(props: { action: Action; name: string; namespace: string; authKe
         <p>
           Web URL: <a href={webUrl}>{webUrl}</a>
         </p>
+      )}
+      {webSecret && (
+        <pre class="curl-web">{`curl "${webUrl}" \
+  -H "X-Require-Whisk-Auth: ${webSecret}"`}</pre>
       )}
       <p>
         REST API URL: <code class="url rest-url">{restUrl}</code>

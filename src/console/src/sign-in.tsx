@@ -39,6 +39,8 @@ export function SignIn(props: { onSignedIn: (namespace: string) => void; notice?
         </h1>
         <p class="muted">Sign in with your namespace's API key.</p>
         {props.notice && <p class="notice">{props.notice}</p>}
+        {/* Lets password managers file the key under a name; never shown or sent. */}
+        <input type="text" name="username" autocomplete="username" value="flare-console" hidden readOnly />
         <label for="api-key">API key</label>
         <input
           id="api-key"
