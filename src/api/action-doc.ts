@@ -3,6 +3,7 @@ import type { ActionDoc, ActionExec, ActionLimits, KeyValue } from '../types.js'
 import type { Limits } from '../config.js';
 import { resolveKind, unsupportedKindMessage } from '../kinds.js';
 import { ApiError, Messages, badRequest } from './errors.js';
+import { isSequence, parseComponents, sequenceParameters, type SequenceExec } from '../invoker/sequence-components.js';
 
 const BASE64 = /^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)$/;
 
@@ -114,9 +115,17 @@ export function buildActionDoc(
     if (typeof b.exec !== 'object' || Array.isArray(b.exec)) throw malformed("'exec' must be an object");
     const e = b.exec as Record<string, unknown>;
     if (typeof e.kind !== 'string') throw malformed("exec 'kind' is required");
-    if (e.kind === 'sequence' || e.kind === 'blackbox') throw badRequest(unsupportedKindMessage(e.kind));
-    const kind = resolveKind(e.kind);
-    if (!kind) throw badRequest(unsupportedKindMessage(e.kind));
+    if (e.kind === 'blackbox') throw badRequest(unsupportedKindMessage(e.kind));
+  }
+  if (b.exec && (b.exec as Record<string, unknown>).kind === 'sequence') {
+    // Sequence (§5.1): components qualified here; their existence and length are checked by the route (needs the store).
+    const components = parseComponents((b.exec as Record<string, unknown>).components, namespace.split('/')[0]!);
+    exec = { kind: 'sequence', components, binary: false } as SequenceExec;
+    code = undefined;
+  } else if (b.exec !== undefined && b.exec !== null) {
+    const e = b.exec as Record<string, unknown>;
+    const kind = resolveKind(e.kind as string);
+    if (!kind) throw badRequest(unsupportedKindMessage(e.kind as string));
     if (typeof e.code !== 'string') throw malformed("exec 'code' must be a string");
     if (e.main !== undefined && typeof e.main !== 'string') throw malformed("exec 'main' must be a string");
     sizeCheck('Code', e.code, cfg.codeMax);
@@ -137,7 +146,10 @@ export function buildActionDoc(
     concurrency: 1,
   };
   const limits = validateLimits(b.limits, baseLimits, cfg);
-  const parameters = parseKeyValues(b.parameters, 'parameters', true) ?? existing?.parameters ?? [];
+  let parameters = parseKeyValues(b.parameters, 'parameters', true) ?? existing?.parameters ?? [];
+  // A sequence keeps only its hidden `_actions` parameter; an action that stops being a sequence drops it.
+  if (isSequence(exec)) parameters = sequenceParameters(exec.components);
+  else if (existing && isSequence(existing.exec)) parameters = parameters.filter((p) => p.key !== '_actions');
   let annotations = mergeAnnotations(existing?.annotations ?? [], parseKeyValues(b.annotations, 'annotations', false), b.delAnnotations);
   if (!existing && annotation(annotations, 'provide-api-key') === undefined) {
     annotations = setAnnotation(annotations, 'provide-api-key', false);
@@ -164,6 +176,8 @@ export function buildActionDoc(
 
 /** Full action for GET/PUT responses: exec with code (or without when code=false). */
 export function actionView(doc: ActionDoc, code: string | undefined, withCode: boolean): ActionDoc {
+  // A sequence shows {kind, components} with or without code=false (OpenWhisk's SequenceExec).
+  if (isSequence(doc.exec)) return { ...doc, exec: { kind: 'sequence', components: doc.exec.components } as unknown as ActionExec };
   const exec: ActionExec = withCode && code !== undefined ? { ...doc.exec, code } : { ...doc.exec };
   if (!withCode) delete exec.code;
   return { ...doc, exec: { kind: exec.kind, ...(exec.code !== undefined ? { code: exec.code } : {}), binary: exec.binary, ...(exec.main ? { main: exec.main } : {}) } };

@@ -72,3 +72,46 @@ export function internalErrorRecord(inv: ClaimedInvocation, message: string, act
 
 export const INTERRUPTED_MESSAGE =
   'The invocation was interrupted: the invoker running it stopped before the activation completed. It was not re-run because the function may already have had side effects.';
+
+/** What a sequence run produced (§7): the last component's response and the component activation ids. */
+export interface SequenceOutcome {
+  start: number;
+  end: number;
+  /** Sum of the component durations. */
+  duration: number;
+  response: ActivationRecord['response'];
+  /** Component activation ids in execution order. */
+  componentIds: string[];
+  /** Max memory limit over the components that ran (the sequence's own when none did). */
+  memory: number;
+}
+
+/** A sequence's record: no initTime/timeout annotations; topmost unless it is itself a component (causedBy). */
+export function buildSequenceRecord(inv: ClaimedInvocation, action: ActionDoc, o: SequenceOutcome): ActivationRecord {
+  const nested = (inv.annotations ?? []).some((a) => a.key === 'causedBy' && a.value === 'sequence');
+  const annotations: KeyValue[] = [
+    { key: 'topmost', value: !nested },
+    { key: 'path', value: `${inv.actionNamespace}/${inv.actionName}` },
+    { key: 'waitTime', value: Math.max(0, o.start - inv.received) },
+    { key: 'kind', value: 'sequence' },
+    { key: 'limits', value: { concurrency: action.limits.concurrency, logs: action.limits.logs, memory: o.memory, timeout: action.limits.timeout } },
+  ];
+  for (const a of inv.annotations ?? []) annotations.push(a);
+  const statusCode = o.response.statusCode;
+  return {
+    namespace: inv.namespace,
+    name: inv.actionName,
+    version: action.version,
+    subject: inv.subject,
+    activationId: inv.activationId,
+    ...(inv.cause ? { cause: inv.cause } : {}),
+    start: o.start,
+    end: o.end,
+    duration: o.duration,
+    statusCode,
+    response: { ...o.response, status: STATUS_TEXT[statusCode], success: statusCode === 0 },
+    logs: o.componentIds,
+    annotations,
+    publish: false,
+  };
+}

@@ -8,6 +8,9 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { ActionDoc, ClaimedInvocation } from '../types.js';
 import { RecordWriter } from './record-writer.js';
 import { buildRecord, internalErrorRecord, INTERRUPTED_MESSAGE } from './build-record.js';
+import { CompletionWaiters } from '../api/completion-waiters.js';
+import { runSequence } from './sequence-runner.js';
+import { isSequence, type SequenceExec } from './sequence-components.js';
 
 export interface InvokerOptions {
   store: Store;
@@ -32,6 +35,10 @@ export class Invoker {
   private readonly timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
   private running = 0;
+  /** Sequences waiting for their components: they hold a lease but no executor memory or concurrency slot. */
+  private sequences = 0;
+  private readonly waiters: CompletionWaiters;
+  private readonly stopping = new AbortController();
   private pumping = false;
   private again = false;
   private scheduled = false;
@@ -45,6 +52,7 @@ export class Invoker {
 
   constructor(private readonly o: InvokerOptions) {
     this.writer = new RecordWriter(o.store, (err) => o.logger.error({ err }, 'writing activation records failed; retrying'));
+    this.waiters = new CompletionWaiters(o.store);
   }
 
   start(): void {
@@ -54,7 +62,7 @@ export class Invoker {
     this.timers.push(setInterval(() => this.wake(), this.o.pollMs ?? 500));
     this.timers.push(
       setInterval(() => {
-        if (this.running > 0) store.renewLeases(this.owner, leaseMs).catch((err) => this.o.logger.error({ err }, 'lease renewal failed'));
+        if (this.running > 0 || this.sequences > 0) store.renewLeases(this.owner, leaseMs).catch((err) => this.o.logger.error({ err }, 'lease renewal failed'));
       }, Math.max(100, Math.floor(leaseMs / 3))),
     );
     this.timers.push(setInterval(() => void this.resolveExpired(), Math.min(1_000, leaseMs)));
@@ -70,6 +78,8 @@ export class Invoker {
     const all = Promise.all([...this.active]);
     await Promise.race([all, new Promise((r) => setTimeout(r, graceMs))]);
     this.abandoned = true;
+    this.stopping.abort();
+    this.waiters.close();
     await this.writer.drain();
   }
 
@@ -148,6 +158,21 @@ export class Invoker {
       action = await this.loadAction(inv);
       if (!action) {
         this.finish(internalErrorRecord(inv, 'Action could not be found or may have been deleted.'));
+        return;
+      }
+      if (isSequence(action.exec)) {
+        // A waiting sequence runs no user code: it must not take a concurrency slot, or sequences could fill them all
+        // and starve their own components.
+        this.running--;
+        this.sequences++;
+        this.schedule();
+        try {
+          const record = await runSequence({ store, waiters: this.waiters, signal: this.stopping.signal }, inv, action as ActionDoc & { exec: SequenceExec });
+          if (record) this.finish(record);
+        } finally {
+          this.sequences--;
+          this.running++;
+        }
         return;
       }
       const env: Record<string, string> = {};

@@ -8,6 +8,7 @@ import { splitActionPath } from '../entity-names.js';
 import { actionSummary, actionView, buildActionDoc } from '../action-doc.js';
 import { resolveAction } from '../resolve-action.js';
 import { ownNamespace } from './namespace-access.js';
+import { checkSequence, isSequence } from '../../invoker/sequence-components.js';
 
 type Req = { Params: { namespace: string; '*': string }; Querystring: Record<string, string | undefined> };
 
@@ -55,6 +56,9 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     const existing = await store.getEntity<ActionDoc>(ns, 'action', fullName, true);
     if (existing && !overwrite) throw new ApiError(409, Messages.exists);
     const { doc, code } = buildActionDoc(req.body ?? {}, pkg ? `${ns}/${pkg}` : ns, name, existing?.doc, config.limits);
+    if (isSequence(doc.exec) && (req.body as { exec?: unknown } | undefined)?.exec) {
+      await checkSequence(store, req.identity, `/${ns}/${fullName}`, doc.exec.components, config.limits.sequenceMaxLength);
+    }
     const r = await store.putEntity(ns, 'action', fullName, doc, code, { expectUpdated: existing ? existing.updated : null });
     if (r === 'conflict') throw new ApiError(409, existing ? Messages.conflict : Messages.exists);
     return actionView(doc, code, true);
@@ -96,7 +100,9 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
       if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) {
         throw badRequest(Messages.malformedBody('The request content must be a JSON object.'));
       }
-      const resolved = await resolveAction(store, req.identity, req.params.namespace, req.params['*']);
+      let resolved = await resolveAction(store, req.identity, req.params.namespace, req.params['*']);
+      // A sequence's first component gets the raw payload: no sequence-level (package or `_actions`) params (§7).
+      if (isSequence(resolved.doc.exec)) resolved = { ...resolved, defaults: {} };
       const out = await ctx.invocations.invoke(req.identity, resolved, (body ?? {}) as Record<string, unknown>, {
         blocking,
         waitMs,
