@@ -12,6 +12,8 @@ import { bootstrapNamespace, type Bootstrap } from './bootstrap.js';
 import { buildApi } from './api/server.js';
 import { Invoker } from './invoker/invoker.js';
 import type { Runtime } from './runtime/runtime.js';
+import { Scheduler, schedulerClock } from './scheduler/scheduler.js';
+import type { InvocationService } from './api/invocations.js';
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -66,6 +68,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
 
   let app: FastifyInstance;
   let closeApi = () => {};
+  let invocations: InvocationService | undefined;
   if (config.role === 'invoker') {
     app = Fastify({ logger: false });
     app.get('/health', async () => ({ status: 'ok', ...serverInfo() }));
@@ -73,6 +76,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
     const api = await buildApi({ config, store, logger, serverInfo, consoleDir: join(PACKAGE_ROOT, 'dist', 'console') });
     app = api.app;
     closeApi = api.close;
+    invocations = api.invocations;
     app.get('/health', async () => ({ status: 'ok', role: config.role }));
   }
   await app.listen({ host: config.host, port: config.port });
@@ -92,7 +96,19 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
       maxConcurrent: Math.max(1, Math.floor(config.invokerMemoryMb / config.limits.memoryMin)),
     });
     invoker.start();
+    // Role all: the API hands new invocations straight to this invoker when it is idle (see Invoker.reserve).
+    if (invocations && store.supportsClaimOnEnqueue) invocations.local = invoker;
   }
+  // Scheduled triggers run where functions run (role all|invoker); the store makes each minute fire once.
+  const scheduler = runtime
+    ? new Scheduler({
+        store,
+        logger,
+        limits: { invocationsPerMinute: config.limits.invocationsPerMinute, concurrentInvocations: config.limits.concurrentInvocations },
+        now: schedulerClock(process.env),
+      })
+    : undefined;
+  scheduler?.start();
   const stopSweeper = startRetentionSweeper(store, config.retentionHours * 3_600_000, logger);
 
   return {
@@ -104,6 +120,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
     notices,
     async close() {
       stopSweeper();
+      await scheduler?.stop();
       await app.close();
       closeApi();
       await invoker?.stop();

@@ -1,5 +1,5 @@
 // Accepting an invocation: throttle, merge parameters, durably enqueue, and (blocking) wait for the record.
-import type { Store } from '../store/store.js';
+import type { EnqueueClaim, Store } from '../store/store.js';
 import type { ActivationRecord, Identity, Invocation, KeyValue } from '../types.js';
 import { newActivationId } from '../ids.js';
 import { ApiError, Messages } from './errors.js';
@@ -23,7 +23,17 @@ export interface InvokeOutcome {
   record?: ActivationRecord;
 }
 
+/** An invoker in the same process that can take a new invocation directly (see Invoker.reserve). */
+export interface LocalInvoker {
+  reserve(): EnqueueClaim | undefined;
+  runReserved(inv: Invocation): void;
+  release(): void;
+}
+
 export class InvocationService {
+  /** Set by the node assembly when this process also runs an invoker. */
+  local?: LocalInvoker;
+
   constructor(
     private readonly store: Store,
     private readonly throttle: Throttle,
@@ -53,12 +63,15 @@ export class InvocationService {
       ...(annotation(action.doc.annotations, 'provide-api-key') === true ? { apiKey: identity.authKey } : {}),
     };
     const waiter = opts.blocking ? this.waiters.register(identity.namespace, activationId) : undefined;
+    const claim = this.local?.reserve();
     try {
-      await this.store.enqueue(inv);
+      await this.store.enqueue(inv, claim);
     } catch (err) {
+      if (claim) this.local!.release();
       waiter?.cancel();
       throw err;
     }
+    if (claim) this.local!.runReserved(inv);
     if (!waiter) return { activationId };
     const record = await waiter.wait(opts.waitMs);
     return record ? { activationId, record } : { activationId };

@@ -17,6 +17,9 @@ import { packageRoutes } from './routes/packages.js';
 import { activationRoutes } from './routes/activations.js';
 import { webRoutes } from './routes/web.js';
 import { consoleRoutes } from './routes/console.js';
+import { triggerRoutes } from './routes/triggers.js';
+import { ruleRoutes } from './routes/rules.js';
+import { doTriggerRoutes } from './routes/do-triggers.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +51,7 @@ const CORS = {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; close: () => void }> {
+export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; invocations: InvocationService; close: () => void }> {
   const { config, store } = deps;
   const app = Fastify({
     logger: false,
@@ -122,10 +125,13 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; c
     await api.register(actionRoutes, { ctx });
     await api.register(packageRoutes, { ctx });
     await api.register(activationRoutes, { ctx });
+    await api.register(triggerRoutes, { ctx });
+    await api.register(ruleRoutes, { ctx });
+    await api.register(doTriggerRoutes, { ctx });
   });
   await app.register(webRoutes, { ctx });
   await app.register(consoleRoutes, { distDir: deps.consoleDir });
-  return { app, close: () => waiters.close() };
+  return { app, invocations: ctx.invocations, close: () => waiters.close() };
 }
 
 export function sendError(reply: FastifyReply, req: FastifyRequest, status: number, message: string): FastifyReply {

@@ -23,8 +23,15 @@ export interface PutEntityOptions {
   expectUpdated?: number | null;
 }
 
+export interface EnqueueClaim {
+  owner: string;
+  leaseMs: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Whether enqueue honours its `claim` argument (otherwise callers must not pass one). */
+  readonly supportsClaimOnEnqueue?: boolean;
   /** Creates or migrates the schema. Idempotent; safe with several nodes starting at once. */
   init(): Promise<void>;
   close(): Promise<void>;
@@ -61,8 +68,12 @@ export interface Store {
   countEntities(filter: Omit<EntityListFilter, 'limit' | 'skip'>): Promise<number>;
 
   // ---- queue: an invocation lives here from acceptance until its record is written ----
-  /** Durably commits the invocation (state queued). Resolves only once committed. */
-  enqueue(inv: Invocation): Promise<void>;
+  /**
+   * Durably commits the invocation. Resolves only once committed. With `claim`, the row is committed already
+   * claimed by that owner (a local invoker with a free slot takes it at once, saving a claim round trip);
+   * otherwise it is queued for any invoker.
+   */
+  enqueue(inv: Invocation, claim?: EnqueueClaim): Promise<void>;
   /**
    * Claims up to `max` queued invocations, oldest first, for `owner` with a lease of `leaseMs`.
    * A claimed invocation counts as started: if its lease expires it is resolved as interrupted, never re-run.
@@ -87,7 +98,10 @@ export interface Store {
   getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined>;
   listActivations(filter: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]>;
   countActivations(filter: Omit<ActivationListFilter, 'limit' | 'skip'>): Promise<number>;
-  /** Deletes up to `batch` records that started before `before`; returns how many. */
+  /**
+   * Deletes up to `batch` records that started before `before`; returns how many (0 = nothing more to sweep now).
+   * An adapter may sweep in completion order, so a record can outlive `before` by up to the longest run, never less.
+   */
   sweepActivations(before: number, batch: number): Promise<number>;
 
   // ---- notifications (in-process for SQLite, LISTEN/NOTIFY for PostgreSQL) ----

@@ -31,8 +31,10 @@ CREATE TABLE IF NOT EXISTS queue (
   payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS queue_by_state ON queue (state, seq);
-CREATE INDEX IF NOT EXISTS queue_by_namespace ON queue (namespace);
-CREATE INDEX IF NOT EXISTS queue_by_owner ON queue (owner);
+-- Every index is written on each enqueue/claim/complete: in-flight counts are kept in memory and lease renewal
+-- walks the running rows, so the queue needs no other index.
+DROP INDEX IF EXISTS queue_by_namespace;
+DROP INDEX IF EXISTS queue_by_owner;
 CREATE TABLE IF NOT EXISTS activations (
   activation_id TEXT PRIMARY KEY,
   namespace TEXT NOT NULL,
@@ -42,5 +44,5 @@ CREATE TABLE IF NOT EXISTS activations (
 );
 CREATE INDEX IF NOT EXISTS activations_by_start ON activations (namespace, start DESC);
 CREATE INDEX IF NOT EXISTS activations_by_name ON activations (namespace, filter_key, start DESC);
-CREATE INDEX IF NOT EXISTS activations_sweep ON activations (start);
+DROP INDEX IF EXISTS activations_sweep;
 `;

@@ -13,7 +13,7 @@ import type {
   Invocation,
   NamespaceRow,
 } from '../../types.js';
-import { activationFilterKey, type ActivationSummary, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
+import { activationFilterKey, type ActivationSummary, type EnqueueClaim, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
 import { SCHEMA } from './schema.js';
 import { toSummary } from '../summary.js';
 import { Checkpointer } from './checkpointer.js';
@@ -28,11 +28,12 @@ export async function openSqliteStore(path: string, opts: { synchronous?: 'NORMA
 
 class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly supportsClaimOnEnqueue = true;
   private readonly db: Database.Database;
   private readonly events = new EventEmitter();
   private readonly st: Record<string, Database.Statement>;
   private readonly checkpointer?: Checkpointer;
-  private readonly enqueueTx: (items: Invocation[]) => void;
+  private readonly enqueueTx: (items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => void;
   private readonly completeTx: (records: ActivationRecord[]) => ActivationRecord[];
   /**
    * Queued + running invocations per namespace, read from the table once and then kept in step with enqueue and
@@ -40,7 +41,7 @@ class SqliteStore implements Store {
    */
   private readonly inFlight = new Map<string, number>();
   /** Enqueues arriving in the same event-loop turn share one commit (group commit). */
-  private pendingEnqueue: Array<{ inv: Invocation; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private pendingEnqueue: Array<{ inv: Invocation; claim?: EnqueueClaim; resolve: () => void; reject: (e: unknown) => void }> = [];
 
   constructor(path: string, synchronous: 'NORMAL' | 'FULL') {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -71,7 +72,7 @@ class SqliteStore implements Store {
       replEnt: p('INSERT OR REPLACE INTO entities (namespace, kind, name, pkg, doc, code, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       updEnt: p('UPDATE entities SET doc = ?, code = ?, updated = ? WHERE namespace = ? AND kind = ? AND name = ? AND updated = ?'),
       delEnt: p('DELETE FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
-      enqueue: p("INSERT INTO queue (activation_id, namespace, state, payload) VALUES (?, ?, 'queued', ?)"),
+      enqueue: p('INSERT INTO queue (activation_id, namespace, state, owner, lease_until, attempts, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       claim: p(
         `UPDATE queue SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1
          WHERE seq IN (SELECT seq FROM queue WHERE state = 'queued' ORDER BY seq LIMIT ?)
@@ -87,10 +88,24 @@ class SqliteStore implements Store {
       dequeue: p('DELETE FROM queue WHERE activation_id = ?'),
       insAct: p('INSERT OR IGNORE INTO activations (activation_id, namespace, filter_key, start, record) VALUES (?, ?, ?, ?, ?)'),
       getAct: p('SELECT record FROM activations WHERE activation_id = ? AND namespace = ?'),
-      sweep: p('DELETE FROM activations WHERE rowid IN (SELECT rowid FROM activations WHERE start < ? LIMIT ?)'),
+      // Records are appended in completion order, so the oldest sit at the front of the rowid order: a sweep deletes
+      // the expired ones among the first `batch` rows, needing no index on start. A record that ran long is swept
+      // once the records before it are: late by at most the longest run, never early.
+      sweep: p('DELETE FROM activations WHERE rowid IN (SELECT rowid FROM (SELECT rowid, start FROM activations ORDER BY rowid LIMIT ?) WHERE start < ?)'),
     };
-    this.enqueueTx = this.db.transaction((items: Invocation[]) => {
-      for (const inv of items) this.st.enqueue!.run(inv.activationId, inv.namespace, JSON.stringify(inv));
+    this.enqueueTx = this.db.transaction((items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => {
+      const now = Date.now();
+      for (const { inv, claim } of items) {
+        this.st.enqueue!.run(
+          inv.activationId,
+          inv.namespace,
+          claim ? 'running' : 'queued',
+          claim?.owner ?? null,
+          claim ? now + claim.leaseMs : null,
+          claim ? 1 : 0,
+          JSON.stringify(inv),
+        );
+      }
     });
     this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
       const dequeued: ActivationRecord[] = [];
@@ -190,9 +205,9 @@ class SqliteStore implements Store {
   }
 
   // ---- queue ----
-  enqueue(inv: Invocation): Promise<void> {
+  enqueue(inv: Invocation, claim?: EnqueueClaim): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.pendingEnqueue.push({ inv, resolve, reject }) === 1) setImmediate(() => this.flushEnqueue());
+      if (this.pendingEnqueue.push({ inv, ...(claim ? { claim } : {}), resolve, reject }) === 1) setImmediate(() => this.flushEnqueue());
     });
   }
 
@@ -201,12 +216,12 @@ class SqliteStore implements Store {
     const batch = this.pendingEnqueue;
     this.pendingEnqueue = [];
     try {
-      this.enqueueTx(batch.map((b) => b.inv));
+      this.enqueueTx(batch);
     } catch {
       // One bad row must not fail the others: fall back to one commit each.
       for (const b of batch) {
         try {
-          this.enqueueTx([b.inv]);
+          this.enqueueTx([b]);
           this.countEnqueued(b.inv.namespace);
           b.resolve();
         } catch (err) {
@@ -220,7 +235,7 @@ class SqliteStore implements Store {
       this.countEnqueued(b.inv.namespace);
       b.resolve();
     }
-    this.events.emit('enqueued');
+    if (batch.some((b) => !b.claim)) this.events.emit('enqueued');
   }
 
   private countEnqueued(namespace: string): void {
@@ -286,7 +301,7 @@ class SqliteStore implements Store {
   }
 
   async sweepActivations(before: number, batch: number): Promise<number> {
-    return this.st.sweep!.run(before, batch).changes;
+    return this.st.sweep!.run(batch, before).changes;
   }
 
   // ---- notifications ----
