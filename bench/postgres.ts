@@ -341,9 +341,9 @@ export async function benchPostgresScale(n: number): Promise<BenchRow[]> {
   const SPAN = 864_000_000; // 10 days
   try {
     const t = performance.now();
-    // 20 namespaces, 50 function names, a third of them in 10 packages.
+    // 20 namespaces, 50 function names, a third of them in 10 packages; one small namespace (1 record in 10,000).
     await c.query(`INSERT INTO "${schema}".activations (activation_id, namespace, filter_key, start, "end", status_code, record)
-      SELECT md5(g::text), 'ns' || (g % 20), CASE WHEN g % 3 = 0 THEN 'pkg' || (g % 10) || '/fn' || (g % 50) ELSE 'fn' || (g % 50) END,
+      SELECT md5(g::text), CASE WHEN g % 10000 = 0 THEN 'small' ELSE 'ns' || (g % 20) END, CASE WHEN g % 3 = 0 THEN 'pkg' || (g % 10) || '/fn' || (g % 50) ELSE 'fn' || (g % 50) END,
         ${T0} + g * (${SPAN} / ${n}), ${T0} + g * (${SPAN} / ${n}) + 5, 0,
         json_build_object('namespace', 'ns' || (g % 20), 'name', 'fn' || (g % 50), 'version', '0.0.1', 'subject', 's',
           'activationId', md5(g::text), 'start', ${T0} + g * (${SPAN} / ${n}), 'end', ${T0} + g * (${SPAN} / ${n}) + 5,
@@ -364,6 +364,7 @@ export async function benchPostgresScale(n: number): Promise<BenchRow[]> {
       rows.push({ name: `scale(${n}): ${name}`, p50: pct(xs, 50), p99: pct(xs, 99), unit: 'ms' });
     };
     await time('list newest 30', () => s.listActivations({ namespace: 'ns7', limit: 30, skip: 0 }, false));
+    await time('list newest 30 of the small namespace', () => s.listActivations({ namespace: 'small', limit: 30, skip: 0 }, false));
     await time('list newest 200, docs=true', () => s.listActivations({ namespace: 'ns7', limit: 200, skip: 0 }, true));
     await time('list 30, name=fn7', () => s.listActivations({ namespace: 'ns7', name: 'fn7', limit: 30, skip: 0 }, false));
     await time('list 30, name=pkg7/fn27', () => s.listActivations({ namespace: 'ns7', name: 'pkg7/fn27', limit: 30, skip: 0 }, false));
