@@ -40,7 +40,52 @@ export interface PackageDoc {
   updated: number;
 }
 
-export type EntityKind = 'action' | 'package';
+export type EntityKind = 'action' | 'package' | 'trigger' | 'rule' | 'scheduled-trigger';
+
+/** A rule link as stored on its trigger (§2.4): `rules["ns/rule"]`. */
+export interface TriggerRuleLink {
+  action: { path: string; name: string };
+  status: 'active' | 'inactive';
+}
+
+/** OpenWhisk trigger (§2.4). Rule links live on the trigger. */
+export interface TriggerDoc {
+  namespace: string;
+  name: string;
+  parameters: KeyValue[];
+  limits: Record<string, never>;
+  version: string;
+  publish: boolean;
+  annotations: KeyValue[];
+  updated: number;
+  rules?: Record<string, TriggerRuleLink>;
+}
+
+/** OpenWhisk rule (§2.5) as stored: its status is read from the trigger's `rules` map. */
+export interface RuleDoc {
+  namespace: string;
+  name: string;
+  trigger: { path: string; name: string };
+  action: { path: string; name: string };
+  version: string;
+  publish: boolean;
+  annotations: KeyValue[];
+  updated: number;
+}
+
+/** DigitalOcean scheduled trigger as stored (doctl-cli.md §3, §5.5). Times are epoch ms. */
+export interface ScheduledTriggerDoc {
+  namespace: string;
+  name: string;
+  /** "pkg/fn" or "fn". */
+  function: string;
+  isEnabled: boolean;
+  cron: string;
+  body: Record<string, unknown>;
+  created: number;
+  updated: number;
+  lastRunAt?: number;
+}
 
 export interface ActivationResponse {
   status: 'success' | 'application error' | 'action developer error' | 'whisk internal error';

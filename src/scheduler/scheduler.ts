@@ -1,0 +1,171 @@
+// Runs DigitalOcean-style scheduled triggers (doctl-cli.md §5.5) on nodes with role all|invoker. Each tick it reads
+// the enabled triggers, asks croner whether a scheduled minute fell in (previous tick, now], and fires it through
+// the same InvocationService as the REST API (durable, throttled, an ordinary activation). Nodes sharing one store
+// agree through putSettingIfAbsent so a scheduled minute fires once cluster-wide.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+import type { NamespaceLimits, ScheduledTriggerDoc } from '../types.js';
+import { identityOf } from '../api/auth.js';
+import { InvocationService } from '../api/invocations.js';
+import { Throttle } from '../api/throttle.js';
+import { CompletionWaiters } from '../api/completion-waiters.js';
+import { resolveAction } from '../api/resolve-action.js';
+import { newTransactionId } from '../ids.js';
+import { Schedule } from './cron.js';
+
+export const SCHEDULED_KIND = 'scheduled-trigger' as const;
+
+export interface SchedulerOptions {
+  store: Store;
+  logger: Pick<Logger, 'warn' | 'info' | 'error'>;
+  limits: NamespaceLimits;
+  /** Real ms between evaluations (default 1000). */
+  tickMs?: number;
+  /**
+   * The scheduler's clock. Defaults to Date.now; tests pass `Date.now() + offset` (FLARE_SCHEDULER_CLOCK_OFFSET_MS)
+   * so a minute boundary comes soon while croner still evaluates the real expression.
+   */
+  now?: () => number;
+  /** Identifies this node in the dedupe keys. */
+  ownerId?: string;
+}
+
+/**
+ * TEST-ONLY hook: FLARE_SCHEDULER_CLOCK_OFFSET_MS shifts the scheduler's clock (not the server's) so a test can put
+ * a minute boundary a few seconds ahead. Croner still evaluates the real expression against that clock.
+ */
+export function schedulerClock(env: NodeJS.ProcessEnv): () => number {
+  const offset = Number(env.FLARE_SCHEDULER_CLOCK_OFFSET_MS ?? 0);
+  if (!Number.isFinite(offset) || offset === 0) return Date.now;
+  return () => Date.now() + offset;
+}
+
+/** The dedupe key of one scheduled minute of one trigger. */
+export function fireKey(namespace: string, name: string, scheduledMs: number): string {
+  return `trigger-fire:${namespace}/${name}:${Math.floor(scheduledMs / 60_000)}`;
+}
+
+/** Every scheduled trigger in the store (all namespaces). */
+export async function listAllScheduled(store: Store): Promise<ScheduledTriggerDoc[]> {
+  const out: ScheduledTriggerDoc[] = [];
+  for (const ns of await store.listNamespaces()) {
+    out.push(...(await store.listEntities<ScheduledTriggerDoc>({ namespace: ns.name, kind: SCHEDULED_KIND, limit: 100_000, skip: 0 })));
+  }
+  return out;
+}
+
+export class Scheduler {
+  private readonly store: Store;
+  private readonly now: () => number;
+  private readonly tickMs: number;
+  readonly ownerId: string;
+  private readonly waiters: CompletionWaiters;
+  private readonly invocations: InvocationService;
+  private readonly schedules = new Map<string, Schedule>();
+  private lastTick: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.store = opts.store;
+    this.now = opts.now ?? Date.now;
+    this.tickMs = opts.tickMs ?? 1000;
+    this.ownerId = opts.ownerId ?? randomUUID();
+    this.waiters = new CompletionWaiters(opts.store);
+    this.invocations = new InvocationService(opts.store, new Throttle(opts.store), this.waiters);
+    this.lastTick = this.now();
+  }
+
+  start(): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.running = this.tick()
+        .then(() => undefined)
+        .catch((err) => this.opts.logger.error({ err }, 'scheduler tick failed'))
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.timer = setTimeout(loop, this.tickMs);
+        });
+    };
+    this.timer = setTimeout(loop, this.tickMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    this.waiters.close();
+    for (const s of this.schedules.values()) s.stop();
+    this.schedules.clear();
+  }
+
+  /** One evaluation: fires every enabled trigger with a scheduled minute in (last tick, now]. Returns what fired. */
+  async tick(): Promise<string[]> {
+    const now = this.now();
+    // After a long stall, look back at most one minute: a missed minute fires once, late, not a backlog.
+    const from = Math.max(this.lastTick, now - 60_000);
+    this.lastTick = now;
+    const fired: string[] = [];
+    const seen = new Set<string>();
+    for (const t of await listAllScheduled(this.store)) {
+      const id = `${t.namespace}/${t.name}`;
+      seen.add(id);
+      if (!t.isEnabled) continue;
+      let s = this.schedules.get(id);
+      if (!s || s.expr !== t.cron) {
+        s?.stop();
+        s = new Schedule(t.cron);
+        this.schedules.set(id, s);
+      }
+      const due = s.nextAfter(from);
+      if (due === undefined || due > now) continue;
+      const owner = await this.store.putSettingIfAbsent(fireKey(t.namespace, t.name, due), this.ownerId);
+      if (owner !== this.ownerId) continue; // another node fires this minute
+      if (await this.fire(t, due)) fired.push(id);
+    }
+    for (const [id, s] of this.schedules) {
+      if (!seen.has(id)) {
+        s.stop();
+        this.schedules.delete(id);
+      }
+    }
+    return fired;
+  }
+
+  /** Invokes the trigger's function non-blocking with the body as params; records the run on the trigger. */
+  private async fire(t: ScheduledTriggerDoc, due: number): Promise<boolean> {
+    const row = await this.store.getNamespace(t.namespace);
+    if (!row) return false;
+    // The scheduler holds no key: actions asking for provide-api-key get none from a scheduled run.
+    const identity = identityOf(row, '', this.opts.limits);
+    let ok = true;
+    try {
+      const action = await resolveAction(this.store, identity, t.namespace, t.function);
+      await this.invocations.invoke(identity, action, { ...t.body }, {
+        blocking: false,
+        waitMs: 0,
+        transactionId: newTransactionId(),
+        received: Date.now(),
+        annotations: [{ key: 'trigger', value: t.name }],
+      });
+    } catch (err) {
+      ok = false;
+      this.opts.logger.warn({ trigger: `${t.namespace}/${t.name}`, err: (err as Error).message }, 'scheduled trigger could not invoke its function');
+    }
+    await this.recordRun(t, due);
+    return ok;
+  }
+
+  /** Last run time is kept on the trigger; `updated` is unchanged so lists keep their order. */
+  private async recordRun(t: ScheduledTriggerDoc, due: number): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const cur = await this.store.getEntity<ScheduledTriggerDoc>(t.namespace, SCHEDULED_KIND, t.name, false);
+      if (!cur) return;
+      const doc = { ...cur.doc, lastRunAt: due };
+      const r = await this.store.putEntity(t.namespace, SCHEDULED_KIND, t.name, doc, undefined, { expectUpdated: cur.updated });
+      if (r === 'ok') return;
+    }
+  }
+}
