@@ -321,6 +321,28 @@ for (const adapter of adapters) {
       if (adapter.name === 'postgres') assert.ok(got.a!.length > 0 && got.b!.length > 0, 'both nodes got work');
     });
 
+    it('queue: enqueue with a claim commits the invocation already running, owned and leased', async () => {
+      const { store } = await adapter.open();
+      assert.equal(store.supportsClaimOnEnqueue, true);
+      let wakes = 0;
+      store.onEnqueued(() => wakes++);
+      const mine = invocation('ns');
+      const queued = invocation('ns');
+      await store.enqueue(mine, { owner: 'local', leaseMs: 200 });
+      await sleep(80);
+      assert.equal(wakes, 0, 'work taken at commit wakes no invoker');
+      await store.enqueue(queued);
+      assert.equal(await store.countInFlight('ns'), 2);
+      const others = await store.claim('other', 10, 10_000);
+      assert.deepEqual(others.map((c) => c.activationId), [queued.activationId], 'the claimed one is not claimable');
+      await sleep(300); // 'local' never renews: its lease runs out like any claimed invocation's
+      const taken = await store.takeExpired('rescuer', 10_000, 10);
+      assert.deepEqual(taken.map((c) => c.activationId), [mine.activationId]);
+      assert.equal(taken[0]!.state, 'running');
+      assert.equal(taken[0]!.attempts, 1);
+      await assert.rejects(store.enqueue(mine, { owner: 'local', leaseMs: 200 }), 'an id is accepted once');
+    });
+
     it('queue: renewLeases keeps work; an expired lease is taken over exactly once', async () => {
       const { store } = await adapter.open();
       const kept = invocation('ns');

@@ -3,7 +3,7 @@
 // Every hot statement is a named (prepared) query and costs one round trip.
 import pg from 'pg';
 import type { ActivationRecord, ClaimedInvocation, EntityKind, EntityListFilter, Invocation, NamespaceRow, ActivationListFilter } from '../../types.js';
-import { activationFilterKey, type ActivationSummary, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
+import { activationFilterKey, type ActivationSummary, type EnqueueClaim, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
 import { toSummary } from '../summary.js';
 import { parsePgUrl, type PgTarget } from './connection-url.js';
 import { migrate } from './migrations.js';
@@ -27,6 +27,7 @@ type Row = Record<string, unknown>;
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  readonly supportsClaimOnEnqueue = true;
   readonly schema: string;
   private readonly pool: pg.Pool;
   private readonly listener: NotifyListener;
@@ -38,7 +39,7 @@ export class PostgresStore implements Store {
   private readonly completedListeners = new Set<(id: string, record?: ActivationRecord) => void>();
   private initialized = false;
   // Concurrent enqueues and completes are sent as one statement each (see write-coalescer.ts).
-  private readonly enqueues = new WriteCoalescer<Invocation>((items) => this.enqueueBatch(items));
+  private readonly enqueues = new WriteCoalescer<{ inv: Invocation; claim?: EnqueueClaim }>((items) => this.enqueueBatch(items));
   private readonly completes = new WriteCoalescer<ActivationRecord[]>((items) => this.completeBatch(items.flat()));
 
   constructor(private readonly target: PgTarget) {
@@ -203,16 +204,26 @@ export class PostgresStore implements Store {
   }
 
   // ---- queue ----
-  async enqueue(inv: Invocation): Promise<void> {
-    await this.enqueues.push(inv);
-    this.fireEnqueued();
+  async enqueue(inv: Invocation, claim?: EnqueueClaim): Promise<void> {
+    await this.enqueues.push(claim ? { inv, claim } : { inv });
+    // Work committed already claimed by a local invoker wakes no one.
+    if (!claim) this.fireEnqueued();
   }
 
-  /** Insert and NOTIFY in one statement: one round trip, and the NOTIFY is delivered only if the insert commits. */
-  private async enqueueBatch(items: Invocation[]): Promise<(Error | undefined)[]> {
-    const r = await this.q('enqueue', [items.map((i) => i.activationId), items.map((i) => i.namespace), items.map((i) => JSON.stringify(i))]);
+  /**
+   * Insert and NOTIFY in one statement: one round trip, and the NOTIFY is delivered only if the insert commits.
+   * Items with a claim are committed running, owned and leased (attempts 1), and need no NOTIFY.
+   */
+  private async enqueueBatch(items: { inv: Invocation; claim?: EnqueueClaim }[]): Promise<(Error | undefined)[]> {
+    const r = await this.q('enqueue', [
+      items.map((i) => i.inv.activationId),
+      items.map((i) => i.inv.namespace),
+      items.map((i) => JSON.stringify(i.inv)),
+      items.map((i) => i.claim?.owner ?? null),
+      items.map((i) => (i.claim ? Math.round(i.claim.leaseMs) : null)),
+    ]);
     const inserted = new Set((r.rows[0]!.ids as string[] | null) ?? []);
-    return items.map((i) => (inserted.delete(i.activationId) ? undefined : new Error(`activation ${i.activationId} is already queued`)));
+    return items.map((i) => (inserted.delete(i.inv.activationId) ? undefined : new Error(`activation ${i.inv.activationId} is already queued`)));
   }
 
   async claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]> {
@@ -379,10 +390,11 @@ function statements(s: string) {
     countEntitiesPkg: `SELECT count(*) AS n FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND pkg = $3`,
     // One NOTIFY per statement (listeners only need "work may be waiting"); ON CONFLICT lets the other items of a
     // coalesced batch through when one id is a duplicate.
-    enqueue: `WITH i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, payload)
-        SELECT a, n, 'queued', p FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(a, n, p, o) ORDER BY o
-        ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id),
-      n AS (SELECT pg_notify('${CHANNEL_ENQUEUED}', '') FROM (SELECT 1 FROM i LIMIT 1) AS any_row)
+    enqueue: `WITH i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, owner, lease_until, attempts, payload)
+        SELECT a, n, CASE WHEN o IS NULL THEN 'queued' ELSE 'running' END, o, ${NOW_MS} + l, CASE WHEN o IS NULL THEN 0 ELSE 1 END, p
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS t(a, n, p, o, l, ord) ORDER BY ord
+        ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, state),
+      n AS (SELECT pg_notify('${CHANNEL_ENQUEUED}', '') FROM (SELECT 1 FROM i WHERE state = 'queued' LIMIT 1) AS any_queued)
       SELECT array(SELECT activation_id FROM i) AS ids, (SELECT count(*) FROM n) AS notified`,
     claim: `WITH c AS (SELECT activation_id FROM ${s}.queue WHERE state = 'queued' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
       UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1
