@@ -221,14 +221,31 @@ test('arrays pass through unmerged; non-blocking returns the sequence id; a bloc
   assert.equal(later.statusCode, 0);
 });
 
-test('kill -9 while a sequence waits still ends with a record for it (interrupted, statusCode 3)', async () => {
+test('waiting sequences hold no executor slot (one-slot node), and kill -9 while one waits still ends with a record', async () => {
   // The component leaves a mark on the host when it starts, so this server runs functions unsandboxed
   // (FLARE_SANDBOX=off, as durability.test.ts): it checks the queue and invoker, not the isolation.
   const marks = mkdtempSync(join(tmpdir(), 'flare-seq-marks-'));
   const mark = join(marks, 'started');
-  const env = { FLARE_LEASE_MS: '1500', FLARE_SANDBOX: 'off' };
+  // 256 MB of executor memory: one function at a time, and at most two activations in flight on this node.
+  const env = { FLARE_LEASE_MS: '1500', FLARE_SANDBOX: 'off', FLARE_INVOKER_MEMORY_MB: '256' };
   let k = await startServer({ env });
   try {
+    // More waiting sequences than the node has slots: if they held slots their components could never run.
+    await putAction(k, 'inc', INC);
+    const ps = await k.api('/api/v1/namespaces/_/actions/twice?overwrite=true', { method: 'PUT', json: { exec: { kind: 'sequence', components: ['/_/inc', '/_/inc'] } } });
+    assert.equal(ps.status, 200);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await k.api('/api/v1/namespaces/_/actions/twice?blocking=false', { method: 'POST', json: { n: i } });
+      assert.equal(r.status, 202);
+      ids.push((await r.json()).activationId);
+    }
+    for (const [i, id] of ids.entries()) {
+      const rec = await waitForRecord(k, id, 20_000);
+      assert.equal(rec.statusCode, 0);
+      assert.deepEqual(rec.response.result, { n: i + 2 });
+    }
+
     await putAction(k, 'sleepy', `async function main() {
       require('fs').writeFileSync(${JSON.stringify(mark)}, process.env.__OW_ACTIVATION_ID);
       await new Promise((r) => setTimeout(r, 60000));
