@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConnectCommands } from './connect-commands.js';
 import { registerFunctionsCommands } from './functions-commands.js';
 import { registerActivationsCommands } from './activations-commands.js';
+import { registerTriggersCommands } from './triggers-commands.js';
 import { CliError } from './errors.js';
 import { argvWantsJson, errorLabel } from './output.js';
 
@@ -29,7 +30,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 const args = stripDoctlPrefix(process.argv.slice(2));
 
 // The user commands start fast: the server (serve/admin) and the project tooling load only when they may run.
-const USER_COMMANDS = new Set(['connect', 'status', 'functions', 'function', 'fn', 'activations', 'activation', 'actv', 'namespaces', 'namespace', 'ns']);
+const USER_COMMANDS = new Set(['connect', 'status', 'functions', 'function', 'fn', 'activations', 'activation', 'actv', 'namespaces', 'namespace', 'ns', 'triggers', 'trigger', 'trig']);
 const userCommand = args.length > 0 && USER_COMMANDS.has(args[0]!);
 if (!userCommand) {
   const { registerServe } = await import('./serve-command.js');
@@ -40,6 +41,7 @@ if (!userCommand) {
 registerConnectCommands(program);
 registerFunctionsCommands(program);
 registerActivationsCommands(program);
+registerTriggersCommands(program);
 if (!userCommand) {
   const { registerProjectCommands } = await import('./project-commands.js');
   registerProjectCommands(program);

@@ -12,6 +12,7 @@ import { resolveConnection } from './connection.js';
 import { functionName, ProjectError, type Dict, type FunctionSpec, type PackageSpec, type ProjectSpec } from './model.js';
 import { Includer, readProject } from './reader.js';
 import { readEnvFile } from './substitute.js';
+import { deployTrigger } from './triggers.js';
 import { loadVersions, saveVersions, type VersionEntry } from './versions.js';
 
 export interface DeployFlags {
@@ -41,6 +42,8 @@ export interface Output {
 
 export interface DeployResult {
   deployed: string[];
+  /** Scheduled triggers created or updated. */
+  triggers: string[];
   skipped: string[];
   failures: Array<{ context: string; message: string }>;
   namespace: string;
@@ -147,7 +150,7 @@ export async function deployProject(dep: Deployment, flags: DeployFlags, realIo:
   const incremental = !!flags.incremental;
   const prev: VersionEntry = loadVersions(project.path, conn.apihost, conn.namespace);
   const next: VersionEntry = { apihost: conn.apihost, namespace: conn.namespace, packageVersions: { ...prev.packageVersions }, actionVersions: { ...prev.actionVersions } };
-  const result: DeployResult = { deployed: [], skipped: [], failures: [], namespace: conn.namespace, apihost: conn.apihost };
+  const result: DeployResult = { deployed: [], triggers: [], skipped: [], failures: [], namespace: conn.namespace, apihost: conn.apihost };
   const buildOpts: BuildOptions = {
     projectDir: project.path,
     buildEnv,
@@ -159,7 +162,6 @@ export async function deployProject(dep: Deployment, flags: DeployFlags, realIo:
   };
   const deployer = deployerAnnotation(project);
   const packages = new Includer(flags.include, flags.exclude).filter(project.packages);
-  const skippedTriggers: string[] = [];
 
   if (project.libBuild) {
     try {
@@ -195,7 +197,6 @@ export async function deployProject(dep: Deployment, flags: DeployFlags, realIo:
   const sequences: Array<[PackageSpec, FunctionSpec]> = [];
   for (const pkg of packages) {
     for (const fn of pkg.functions) {
-      if (fn.triggers?.length && flags.triggers !== false) skippedTriggers.push(...fn.triggers.map((t) => t.name));
       (fn.sequence ? sequences : plain).push([pkg, fn]);
     }
   }
@@ -203,19 +204,35 @@ export async function deployProject(dep: Deployment, flags: DeployFlags, realIo:
     await pool(plain, 4, ([pkg, fn]) => deployFunction(client, project, pkg, fn, buildOpts, deployer, prev, next, result, incremental));
     for (const [pkg, fn] of sequences) await deployFunction(client, project, pkg, fn, buildOpts, deployer, prev, next, result, incremental);
   }
+  // Triggers follow their functions (a trigger must name an existing function); --no-triggers skips them.
+  if (flags.triggers !== false) {
+    for (const [, fn] of [...plain, ...sequences]) {
+      const name = functionName(fn);
+      if (!fn.triggers?.length || !(result.deployed.includes(name) || result.skipped.includes(name))) continue;
+      for (const t of fn.triggers) {
+        try {
+          await deployTrigger(client, name, t);
+          result.triggers.push(t.name);
+        } catch (err) {
+          result.failures.push({ context: `trigger '${t.name}'`, message: errMessage(err) });
+        }
+      }
+    }
+  }
 
   // Nothing to record for an empty project: do not create .deployed just for that.
   const anything = result.deployed.length + result.skipped.length + Object.keys(next.packageVersions).length > 0;
   if (anything || existsSync(join(project.path, '.deployed'))) {
     if (saveVersions(project.path, next)) io.out(`Deployment status recorded in '.deployed'`);
   }
-  if (skippedTriggers.length) {
-    io.err(`Warning: triggers are not supported by this Flare server yet; not deployed: ${skippedTriggers.join(', ')}`);
-  }
   result.deployed.sort();
   if (flags.json) {
     const outcome = {
-      successes: [...result.deployed.map((name) => ({ name, kind: 'action', skipped: false })), ...result.skipped.map((name) => ({ name, kind: 'action', skipped: true }))],
+      successes: [
+        ...result.deployed.map((name) => ({ name, kind: 'action', skipped: false })),
+        ...result.skipped.map((name) => ({ name, kind: 'action', skipped: true })),
+        ...result.triggers.map((name) => ({ name, kind: 'trigger', skipped: false })),
+      ],
       failures: result.failures,
       ignored: project.strays,
       packageVersions: next.packageVersions,
@@ -227,13 +244,17 @@ export async function deployProject(dep: Deployment, flags: DeployFlags, realIo:
     return result;
   }
   io.out('');
-  if (!result.deployed.length && !result.skipped.length && !result.failures.length) io.out('Nothing deployed');
+  if (!result.deployed.length && !result.skipped.length && !result.triggers.length && !result.failures.length) io.out('Nothing deployed');
   if (result.deployed.length) {
     io.out(`Deployed functions ('flare fn get <funcName> --url' for URL):`);
     for (const name of result.deployed) io.out(`  - ${name}`);
   }
   // The deployer's wording is plural whatever the count.
   if (result.skipped.length) io.out(`Skipped ${result.skipped.length} unchanged functions`);
+  if (result.triggers.length) {
+    io.out('Deployed triggers:');
+    for (const name of result.triggers) io.out(`  - ${name}`);
+  }
   if (result.failures.length) {
     io.out('Failures:');
     for (const f of result.failures) io.err(`Error: While deploying ${f.context}: ${f.message}`);

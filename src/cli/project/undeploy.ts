@@ -2,6 +2,7 @@
 import { ApiClient } from '../api-client.js';
 import { CliError } from '../errors.js';
 import { resolveConnection } from './connection.js';
+import { deleteTrigger, listTriggers, type TriggerJson } from './triggers.js';
 
 export interface UndeployFlags {
   packages?: boolean;
@@ -37,7 +38,8 @@ export async function undeploy(names: string[], flags: UndeployFlags, env: NodeJ
     }
   };
   if (flags.all) {
-    // Triggers are not implemented server-side yet, so there are none to delete. Functions (first 200), then packages.
+    // Triggers first, then functions (first 200), then packages.
+    for (const t of await listTriggers(client)) await attempt(() => deleteTrigger(client, t.name));
     for (const a of await listAll(client, 'actions')) {
       const pkg = a.namespace.includes('/') ? a.namespace.slice(a.namespace.indexOf('/') + 1) : '';
       await attempt(() => client.request('DELETE', `actions/${enc(pkg ? `${pkg}/${a.name}` : a.name)}`));
@@ -46,12 +48,23 @@ export async function undeploy(names: string[], flags: UndeployFlags, env: NodeJ
       await attempt(() => client.request('DELETE', `packages/${enc(p.name)}`, { query: { force: true } }));
     }
   } else if (flags.triggers) {
-    for (const n of names) errors.push(`trigger '${n}' cannot be undeployed: triggers are not supported by this Flare server yet`);
+    for (const n of names) await attempt(() => deleteTrigger(client, n));
   } else {
+    // Deleting a function also deletes its triggers (a package: the triggers of its functions).
+    let triggers: TriggerJson[] = [];
+    await attempt(async () => (triggers = await listTriggers(client)));
+    const dropTriggers = async (match: (fn: string) => boolean) => {
+      for (const t of triggers.filter((x) => match(x.function))) await attempt(() => deleteTrigger(client, t.name));
+    };
     for (const n of names) {
       // With -p a bare name is a package; `pkg/fn` is always a function.
-      if (flags.packages && !n.includes('/')) await attempt(() => client.request('DELETE', `packages/${enc(n)}`, { query: { force: true } }));
-      else await attempt(() => client.request('DELETE', `actions/${enc(n)}`));
+      if (flags.packages && !n.includes('/')) {
+        await attempt(() => client.request('DELETE', `packages/${enc(n)}`, { query: { force: true } }));
+        await dropTriggers((fn) => fn.startsWith(`${n}/`));
+      } else {
+        await attempt(() => client.request('DELETE', `actions/${enc(n)}`));
+        await dropTriggers((fn) => fn === n.replace(/^\/+/, ''));
+      }
     }
   }
   if (errors.length === 1) throw new CliError(errors[0]!);

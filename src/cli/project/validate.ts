@@ -1,5 +1,5 @@
 // Strict project.yml validation (doctl-cli.md §4.2): unknown keys and wrong types are errors, with the deployer's messages.
-import { Cron } from 'croner';
+import { validateCron } from '../../scheduler/cron.js';
 
 const RUNTIMES = ['nodejs:20', 'nodejs:default', 'python:3.11', 'python:default'];
 const FORBIDDEN_ANNOTATIONS: Record<string, string> = {
@@ -90,21 +90,14 @@ export function normaliseTrigger(t: unknown): { error?: string; trigger?: Record
   if (!out.name) return { error: "the 'name' member of a trigger must be a non-empty string" };
   if (!details || typeof details.cron !== 'string') return { error: `the cron expression '${String(details?.cron ?? '')}' is not valid crontab syntax` };
   const cron = details.cron.trim();
-  if (cron.split(/\s+/).length !== 5 || !validCron(cron)) return { error: `the cron expression '${cron}' is not valid crontab syntax` };
+  // The server's rules (5 fields, steps dividing the range, no seconds or @aliases), so deploy fails early.
+  const cronErr = validateCron(cron);
+  if (cronErr) return { error: cronErr };
   if (details.body !== undefined && !isDict(details.body)) return { error: "the 'body' member of scheduledDetails must be a dictionary" };
   out.type ??= 'SCHEDULED';
   out.enabled ??= true;
   out.scheduledDetails = { cron, ...(details.body !== undefined ? { body: details.body } : {}) };
   return { trigger: out };
-}
-
-function validCron(expr: string): boolean {
-  try {
-    new Cron(expr, { paused: true }).stop();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function validateFunction(fn: unknown): string | undefined {
