@@ -43,16 +43,19 @@ export async function benchPostgres(): Promise<BenchRow[]> {
     if (only !== 'graphile') sides.push(await flareSide(flareSchema));
     for (const side of sides) for (let i = 0; i < WARMUP_N; i++) await side.one();
     const rows: BenchRow[] = [];
-    for (const side of sides) {
-      const adds: number[] = [];
-      const totals: number[] = [];
-      const notifies: number[] = [];
-      for (let i = 0; i < LATENCY_N; i++) {
+    // Latency samples alternate between the two as well (one job each in turn), so background load hits both alike.
+    const samples = new Map<Side, { adds: number[]; totals: number[]; notifies: number[] }>(sides.map((side) => [side, { adds: [], totals: [], notifies: [] }]));
+    for (let i = 0; i < LATENCY_N; i++) {
+      for (const side of sides) {
         const r = await side.one();
-        adds.push(r.add);
-        totals.push(r.total);
-        if (r.notify !== undefined) notifies.push(r.notify);
+        const m = samples.get(side)!;
+        m.adds.push(r.add);
+        m.totals.push(r.total);
+        if (r.notify !== undefined) m.notifies.push(r.notify);
       }
+    }
+    for (const side of sides) {
+      const { adds, totals, notifies } = samples.get(side)!;
       rows.push({ name: `${side.name} ${side.latencyLabel}`, p50: pct(totals, 50), p99: pct(totals, 99), unit: 'ms' });
       rows.push({ name: `${side.name} ${side.addLabel}`, p50: pct(adds, 50), p99: pct(adds, 99), unit: 'ms' });
       if (notifies.length) rows.push({ name: `${side.name} completion seen by the API node (NOTIFY)`, p50: pct(notifies, 50), p99: pct(notifies, 99), unit: 'ms' });
