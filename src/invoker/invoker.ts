@@ -192,7 +192,11 @@ export class Invoker {
         this.sequences++;
         this.schedule();
         try {
-          const record = await runSequence({ store, waiters: this.waiters, signal: this.stopping.signal }, inv, action as ActionDoc & { exec: SequenceExec });
+          const record = await runSequence(
+            { store, waiters: this.waiters, signal: this.stopping.signal, ...(store.supportsClaimOnEnqueue ? { local: this } : {}) },
+            inv,
+            action as ActionDoc & { exec: SequenceExec },
+          );
           if (record) this.finish(record);
         } finally {
           this.sequences--;

@@ -3,6 +3,7 @@
 // user code, so it holds no executor memory while it waits for its components.
 import type { Store } from '../store/store.js';
 import type { CompletionWaiters } from '../api/completion-waiters.js';
+import type { LocalInvoker } from '../api/invocations.js';
 import type { ActionDoc, ActivationRecord, ClaimedInvocation, Invocation, KeyValue } from '../types.js';
 import { STATUS_TEXT } from '../types.js';
 import { newActivationId } from '../ids.js';
@@ -17,6 +18,8 @@ export interface SequenceRunnerOptions {
   retrieveGraceMs?: number;
   /** Aborted when the invoker stops: the run ends without a record (lease expiry resolves it as interrupted). */
   signal?: AbortSignal;
+  /** This node's invoker, when the store can commit an invocation already claimed: components skip the claim trip. */
+  local?: LocalInvoker;
 }
 
 const RETRIEVE_GRACE_MS = 60_000;
@@ -76,6 +79,7 @@ export async function runSequence(
       subject: inv.subject,
       actionNamespace: target.ownerNamespace,
       actionName: target.actionName,
+      actionUpdated: target.doc.updated,
       params: componentParams(incoming, target.defaults),
       transactionId: inv.transactionId,
       received: Date.now(),
@@ -86,12 +90,15 @@ export async function runSequence(
     };
     // Registered before the enqueue so a fast completion cannot be missed.
     const waiter = o.waiters.register(inv.namespace, activationId);
+    const claim = o.local?.reserve();
     try {
-      await o.store.enqueue(child);
+      await o.store.enqueue(child, claim);
     } catch (err) {
+      if (claim) o.local!.release();
       waiter.cancel();
       throw err;
     }
+    if (claim) o.local!.runReserved(child);
     componentIds.push(activationId);
     const record = await waitOrAbort(waiter, target.doc.limits.timeout + (o.retrieveGraceMs ?? RETRIEVE_GRACE_MS), o.signal);
     if (o.signal?.aborted) return undefined;
