@@ -97,6 +97,10 @@ export class BwrapSandbox implements Sandbox {
     this.status = { isolated: true, description: `bubblewrap + cgroup v${cgroups.version}` };
   }
 
+  close(): void {
+    this.cgroups.close();
+  }
+
   uidFor(namespace: string | undefined): number {
     if (namespace === undefined) return STEM_UID;
     let uid = this.uids.get(namespace);

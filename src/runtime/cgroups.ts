@@ -19,6 +19,16 @@ export interface ExecutorCgroup {
 export interface CgroupManager {
   readonly version: 1 | 2;
   create(name: string, memoryMb: number, pidsMax: number): ExecutorCgroup;
+  /** Removes Flare's parent cgroup(s) once every executor is gone. */
+  close(): void;
+}
+
+function rmdirQuiet(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* busy or gone */
+  }
 }
 
 function ownPath(controller: string): string | undefined {
@@ -62,11 +72,17 @@ class V1 implements CgroupManager {
     private readonly pidsRoot: string,
   ) {}
 
+  close(): void {
+    rmdirQuiet(this.memRoot);
+    rmdirQuiet(this.pidsRoot);
+  }
+
   create(name: string, memoryMb: number, pidsMax: number): ExecutorCgroup {
     const mem = join(this.memRoot, name);
     const pids = join(this.pidsRoot, name);
-    mkdirSync(mem);
-    mkdirSync(pids);
+    // recursive: the parent is recreated if something removed it while the server ran.
+    mkdirSync(mem, { recursive: true });
+    mkdirSync(pids, { recursive: true });
     const memsw = existsSync(join(mem, 'memory.memsw.limit_in_bytes'));
     let current = Number.POSITIVE_INFINITY; // a new cgroup starts unlimited
     const setMemory = (mb: number) => {
@@ -128,8 +144,16 @@ class V2 implements CgroupManager {
   readonly version = 2 as const;
   constructor(private readonly root: string) {}
 
+  close(): void {
+    rmdirQuiet(this.root);
+  }
+
   create(name: string, memoryMb: number, pidsMax: number): ExecutorCgroup {
     const dir = join(this.root, name);
+    if (!existsSync(this.root)) {
+      mkdirSync(this.root);
+      write(join(this.root, 'cgroup.subtree_control'), '+memory +pids');
+    }
     mkdirSync(dir);
     const setMemory = (mb: number) => {
       write(join(dir, 'memory.max'), String(mb * 1024 * 1024));

@@ -64,6 +64,8 @@ class PoolRuntime implements Runtime {
   readonly kinds = KINDS;
   readonly sandbox: SandboxStatus;
   private readonly executors = new Set<Executor>();
+  /** Executors being killed (close waits for them before removing the parent cgroups). */
+  private readonly dying = new Map<Executor, Promise<void>>();
   private readonly listeners: Array<() => void> = [];
   private readonly idleEvictMs: number;
   private readonly stemCells: Record<string, number>;
@@ -120,6 +122,8 @@ class PoolRuntime implements Runtime {
     this.closed = true;
     clearInterval(this.sweeper);
     await Promise.all([...this.executors].map((e) => this.destroy(e)));
+    await Promise.all([...this.dying.values()]);
+    this.box.close?.();
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
@@ -310,9 +314,15 @@ class PoolRuntime implements Runtime {
 
   private async destroy(ex: Executor): Promise<void> {
     const wasBusy = ex.state === 'busy';
-    if (!this.executors.has(ex)) return;
+    if (!this.executors.has(ex)) return this.dying.get(ex);
     this.executors.delete(ex);
-    await ex.kill();
+    const killed = ex.kill();
+    this.dying.set(ex, killed);
+    try {
+      await killed;
+    } finally {
+      this.dying.delete(ex);
+    }
     if (wasBusy) this.notify();
   }
 

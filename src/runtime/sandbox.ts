@@ -56,6 +56,8 @@ export interface PrepareOptions {
 export interface Sandbox {
   readonly status: SandboxStatus;
   prepare(opts: PrepareOptions): SandboxHandle;
+  /** Releases shared resources (parent cgroups) after every executor is gone. */
+  close?(): void;
 }
 
 /** The only variables a runner starts with; never the server's environment. */
