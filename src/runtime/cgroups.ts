@@ -6,6 +6,8 @@ import { join } from 'node:path';
 export interface ExecutorCgroup {
   /** Moves a process (and so everything it will start) into the cgroup. */
   adopt(pid: number): void;
+  /** Freezes (pauses) or thaws every process, like OpenWhisk's paused containers; false when unsupported. */
+  freeze(frozen: boolean): boolean;
   setMemory(mb: number): void;
   /** True when the kernel's OOM killer fired in this cgroup. */
   oomKilled(): boolean;
@@ -70,11 +72,13 @@ class V1 implements CgroupManager {
   constructor(
     private readonly memRoot: string,
     private readonly pidsRoot: string,
+    private readonly freezerRoot: string | undefined,
   ) {}
 
   close(): void {
     rmdirQuiet(this.memRoot);
     rmdirQuiet(this.pidsRoot);
+    if (this.freezerRoot) rmdirQuiet(this.freezerRoot);
   }
 
   create(name: string, memoryMb: number, pidsMax: number): ExecutorCgroup {
@@ -83,6 +87,8 @@ class V1 implements CgroupManager {
     // recursive: the parent is recreated if something removed it while the server ran.
     mkdirSync(mem, { recursive: true });
     mkdirSync(pids, { recursive: true });
+    const freezer = this.freezerRoot ? join(this.freezerRoot, name) : undefined;
+    if (freezer) mkdirSync(freezer, { recursive: true });
     const memsw = existsSync(join(mem, 'memory.memsw.limit_in_bytes'));
     let current = Number.POSITIVE_INFINITY; // a new cgroup starts unlimited
     const setMemory = (mb: number) => {
@@ -109,6 +115,16 @@ class V1 implements CgroupManager {
       adopt(pid) {
         write(join(mem, 'cgroup.procs'), String(pid));
         write(join(pids, 'cgroup.procs'), String(pid));
+        if (freezer) write(join(freezer, 'cgroup.procs'), String(pid));
+      },
+      freeze(frozen) {
+        if (!freezer) return false;
+        try {
+          write(join(freezer, 'freezer.state'), frozen ? 'FROZEN' : 'THAWED');
+          return true;
+        } catch {
+          return false;
+        }
       },
       setMemory,
       oomKilled() {
@@ -123,12 +139,20 @@ class V1 implements CgroupManager {
       killAll() {
         killPids(join(mem, 'cgroup.procs'));
         killPids(join(pids, 'cgroup.procs'));
+        // A frozen task cannot die until thawed.
+        if (freezer) {
+          try {
+            write(join(freezer, 'freezer.state'), 'THAWED');
+          } catch {
+            /* gone */
+          }
+        }
       },
       empty() {
         return pidsIn(join(mem, 'cgroup.procs')).length === 0 && pidsIn(join(pids, 'cgroup.procs')).length === 0;
       },
       remove() {
-        for (const d of [mem, pids]) {
+        for (const d of freezer ? [mem, pids, freezer] : [mem, pids]) {
           try {
             rmdirSync(d);
           } catch {
@@ -169,6 +193,14 @@ class V2 implements CgroupManager {
       adopt(pid) {
         write(join(dir, 'cgroup.procs'), String(pid));
       },
+      freeze(frozen) {
+        try {
+          write(join(dir, 'cgroup.freeze'), frozen ? '1' : '0');
+          return true;
+        } catch {
+          return false;
+        }
+      },
       setMemory,
       oomKilled() {
         try {
@@ -182,6 +214,11 @@ class V2 implements CgroupManager {
         try {
           write(join(dir, 'cgroup.kill'), '1');
         } catch {
+          try {
+            write(join(dir, 'cgroup.freeze'), '0');
+          } catch {
+            /* no freezer */
+          }
           killPids(join(dir, 'cgroup.procs'));
         }
       },
@@ -204,6 +241,13 @@ function sweep(dir: string): void {
   for (const d of readdirSync(dir, { withFileTypes: true })) {
     if (!d.isDirectory()) continue;
     const sub = join(dir, d.name);
+    for (const [file, value] of [['freezer.state', 'THAWED'], ['cgroup.freeze', '0']]) {
+      try {
+        writeFileSync(join(sub, file), value);
+      } catch {
+        /* not a freezer cgroup */
+      }
+    }
     killPids(join(sub, 'cgroup.procs'));
     try {
       rmdirSync(sub);
@@ -255,6 +299,18 @@ export function detectCgroups(tag: string): CgroupManager | string {
     const pidsRoot = join('/sys/fs/cgroup/pids', pids, `flare-${tag}`);
     mkdirSync(memRoot, { recursive: true });
     mkdirSync(pidsRoot, { recursive: true });
+    // The freezer is optional: without it idle executors are simply not paused.
+    const frz = ownPath('freezer');
+    let freezerRoot: string | undefined;
+    if (frz !== undefined && existsSync('/sys/fs/cgroup/freezer')) {
+      try {
+        freezerRoot = join('/sys/fs/cgroup/freezer', frz, `flare-${tag}`);
+        mkdirSync(freezerRoot, { recursive: true });
+        sweep(freezerRoot);
+      } catch {
+        freezerRoot = undefined;
+      }
+    }
     try {
       write(join(memRoot, 'memory.use_hierarchy'), '1');
     } catch {
@@ -262,7 +318,7 @@ export function detectCgroups(tag: string): CgroupManager | string {
     }
     sweep(memRoot);
     sweep(pidsRoot);
-    return new V1(memRoot, pidsRoot);
+    return new V1(memRoot, pidsRoot, freezerRoot);
   } catch (e) {
     return `cgroups not writable: ${(e as Error).message}`;
   }

@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   stemCells?: Record<string, number>;
   /** Memory of a stem cell until it is assigned an action, MB (default 256). */
   stemCellMemoryMb?: number;
+  /** Idle warm executors are frozen after this long, so leftover timers burn no CPU (OpenWhisk's pause-grace, default 10 s). */
+  pauseGraceMs?: number;
   /** Force the unsafe (unsandboxed) mode even where isolation is available (benchmarks, tests). */
   unsafe?: boolean;
 }
@@ -104,10 +106,11 @@ class PoolRuntime implements Runtime {
   }
 
   stats(): PoolStats {
-    const s: PoolStats = { executors: 0, busy: 0, warm: 0, stemCells: 0, stemCellsReady: 0, memoryMb: 0, memoryBudgetMb: this.opts.memoryBudgetMb };
+    const s: PoolStats = { executors: 0, busy: 0, warm: 0, paused: 0, stemCells: 0, stemCellsReady: 0, memoryMb: 0, memoryBudgetMb: this.opts.memoryBudgetMb };
     for (const e of this.executors) {
       s.executors++;
       s.memoryMb += e.memoryMb;
+      if (e.paused) s.paused++;
       if (e.state === 'busy') s.busy++;
       else if (e.state === 'ready') s.warm++;
       else if (e.state === 'stem') {
@@ -265,7 +268,14 @@ class PoolRuntime implements Runtime {
     for (const e of this.executors) {
       if (e.state === 'ready' && e.key === key && e.alive && (!best || e.lastUsed > best.lastUsed)) best = e;
     }
-    if (best) best.state = 'busy';
+    if (best) {
+      best.state = 'busy';
+      clearTimeout(best.pauseTimer);
+      if (best.paused) {
+        best.sandbox.pause?.(false);
+        best.paused = false;
+      }
+    }
     return best;
   }
 
@@ -309,6 +319,12 @@ class PoolRuntime implements Runtime {
   private release(ex: Executor): void {
     ex.state = 'ready';
     ex.lastUsed = Date.now();
+    if (ex.sandbox.pause) {
+      ex.pauseTimer = setTimeout(() => {
+        if (ex.state === 'ready' && ex.alive) ex.paused = ex.sandbox.pause!(true);
+      }, this.opts.pauseGraceMs ?? 10_000);
+      ex.pauseTimer.unref();
+    }
     this.notify();
   }
 
@@ -316,6 +332,7 @@ class PoolRuntime implements Runtime {
     const wasBusy = ex.state === 'busy';
     if (!this.executors.has(ex)) return this.dying.get(ex);
     this.executors.delete(ex);
+    clearTimeout(ex.pauseTimer);
     const killed = ex.kill();
     this.dying.set(ex, killed);
     try {

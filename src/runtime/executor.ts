@@ -30,6 +30,9 @@ export class Executor {
   lastUsed = Date.now();
   /** The runner process is up and waiting for requests. */
   booted = false;
+  /** Frozen while idle (OpenWhisk's paused container). */
+  paused = false;
+  pauseTimer?: NodeJS.Timeout;
   readonly logs: LogCollector;
   private readonly proc: ChildProcess;
   private readonly toChild: Writable;

@@ -105,3 +105,23 @@ test('an idle executor that dies on its own leaves the pool; a crash mid-run sti
     await t.close();
   }
 });
+
+test('idle warm executors are paused (frozen) after the grace period and resume on the next call', async (ctx) => {
+  const t = await testRuntime({ pauseGraceMs: 50 });
+  try {
+    if (!t.rt.sandbox.isolated) return ctx.skip('no cgroup freezer in unsafe mode');
+    const a = action('let n = 0; setInterval(() => n++, 5); function main() { return { n } }');
+    const first = (await t.rt.run(request(a))).result as { n: number };
+    await until('paused', () => stats(t.rt).paused === 1, 3000);
+    await new Promise((r) => setTimeout(r, 500));
+    const o = await t.rt.run(request(a));
+    assert.equal(o.statusCode, 0);
+    assert.equal(o.executor, 'warm');
+    const ticks = (o.result as { n: number }).n - first.n;
+    // ~600 ms passed: unpaused the timer would have ticked ~100 times; frozen it ran only during the grace.
+    assert.ok(ticks < 50, `timer ticked ${ticks} times while the executor was idle`);
+    assert.equal(stats(t.rt).paused, 0);
+  } finally {
+    await t.close();
+  }
+});

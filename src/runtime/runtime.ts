@@ -48,6 +48,8 @@ export interface PoolStats {
   busy: number;
   /** Initialized and idle, waiting for the same action version. */
   warm: number;
+  /** Warm executors currently frozen (paused) while idle. */
+  paused: number;
   /** Prewarmed, not yet bound to an action. */
   stemCells: number;
   /** Stem cells whose runner has finished booting. */

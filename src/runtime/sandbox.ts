@@ -24,6 +24,8 @@ export interface SandboxHandle {
    * the child cannot be confined (it is then killed).
    */
   afterSpawn?(pid: number, release: (text: string) => void): void;
+  /** Pauses (freezes) or resumes every process of the executor; false when this sandbox cannot. */
+  pause?(frozen: boolean): boolean;
   /** Kills the executor and every process it started. */
   kill(pid: number | undefined): Promise<void>;
   /** Hands a prewarmed stem cell to an action: applies its memory cap. False if that is impossible. */
