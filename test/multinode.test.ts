@@ -118,6 +118,27 @@ describe('multi-node on PostgreSQL: 2 API nodes, 2 invoker nodes, one schema', (
     assert.ok(median < 500, `warm blocking median ${median.toFixed(0)} ms`);
   });
 
+  it('every node re-LISTENs after its LISTEN connection is cut, and work keeps flowing', async () => {
+    const listeners = async () =>
+      (await db.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [`flare-listen:${SCHEMA}`])).rows.map((r) => r.pid as number);
+    const before = await listeners();
+    assert.equal(before.length, 4, 'one LISTEN connection per node');
+    await db.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [before]);
+    await waitFor(async () => {
+      const now = await listeners();
+      return now.length === 4 && now.every((p) => !before.includes(p)) ? true : undefined;
+    }, 10_000, 50);
+    // The invokers were woken by the reconnect and NOTIFY works again: an async invoke on B runs, a blocking one on A answers.
+    const id = await invokeAsync(apiB, 'echo', 7);
+    const t0 = performance.now();
+    const r = await apiA.api('/api/v1/namespaces/_/actions/echo?blocking=true&result=true', { method: 'POST', json: { n: 8 } });
+    const ms = performance.now() - t0;
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as { n: number }).n, 8);
+    assert.ok(ms < 900, `blocking answer after reconnect took ${ms.toFixed(0)} ms (the fallback poll is 1 s)`);
+    await waitFor(async () => ((await recordsOf([id])).get(id) ? true : undefined), 10_000, 50);
+  });
+
   it('1,000 async invocations through both API nodes all complete with their own records', async () => {
     const t0 = performance.now();
     const ids = await invokeMany('echo', 1000, 24);

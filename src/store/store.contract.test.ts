@@ -539,6 +539,26 @@ for (const adapter of adapters) {
         await until('B completion after reconnect', () => doneB.includes(inv2.activationId));
       });
 
+      it('postgres: installations in other schemas of the same database do not hear each other', async () => {
+        const { store: a, url } = await adapter.open();
+        const sameSchema = await openPostgresStore(url);
+        const { store: otherSchema } = await adapter.open();
+        opened.push(sameSchema);
+        let same = 0;
+        let other = 0;
+        const otherDone: string[] = [];
+        sameSchema.onEnqueued(() => same++);
+        otherSchema.onEnqueued(() => other++);
+        otherSchema.onCompleted((id) => otherDone.push(id));
+        const inv = invocation('ns');
+        await a.enqueue(inv);
+        await a.complete([record('ns', 'hello', ++clock, { activationId: inv.activationId })]);
+        await until('same-schema node woken', () => same >= 1);
+        await sleep(150);
+        assert.equal(other, 0, 'no wake-up from another schema');
+        assert.deepEqual(otherDone, [], 'no completions from another schema');
+      });
+
       it('postgres: bootstrap settings race across nodes: every node sees one value', async () => {
         const { store: a, url } = await adapter.open();
         const b = await openPostgresStore(url);

@@ -5,6 +5,8 @@ import pg from 'pg';
 
 export interface NotifyListenerOptions {
   connectionString: string;
+  /** Shown in pg_stat_activity. */
+  applicationName: string;
   channels: string[];
   onNotification: (msg: pg.Notification) => void;
   onReconnect: () => void;
@@ -32,14 +34,14 @@ export class NotifyListener {
   private connect(): Promise<void> {
     if (this.connecting) return this.connecting;
     this.connecting = (async () => {
-      const client = new pg.Client({ connectionString: this.opts.connectionString, application_name: 'flare-listen' });
+      const client = new pg.Client({ connectionString: this.opts.connectionString, application_name: this.opts.applicationName });
       // An error before connect() settles is reported through connect's rejection; afterwards it means a drop.
       client.on('error', (err) => this.dropped(client, err));
       client.on('end', () => this.dropped(client));
       client.on('notification', (msg) => this.opts.onNotification(msg));
       try {
         await client.connect();
-        for (const ch of this.opts.channels) await client.query(`LISTEN ${ch}`);
+        for (const ch of this.opts.channels) await client.query(`LISTEN "${ch}"`);
       } catch (err) {
         client.removeAllListeners('end');
         await client.end().catch(() => undefined);

@@ -1,6 +1,7 @@
 // The PostgreSQL Store: several Flare nodes share one database. The queue is claimed with FOR UPDATE SKIP LOCKED,
 // leases use the database clock (nodes' clocks may differ), wake-ups and completions travel by LISTEN/NOTIFY.
 // Every hot statement is a named (prepared) query and costs one round trip.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { ActivationRecord, ClaimedInvocation, EntityKind, EntityListFilter, Invocation, NamespaceRow, ActivationListFilter } from '../../types.js';
 import { activationFilterKey, type ActivationSummary, type EnqueueClaim, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
@@ -12,6 +13,17 @@ import { WriteCoalescer } from './write-coalescer.js';
 
 export const CHANNEL_ENQUEUED = 'flare_enqueued';
 export const CHANNEL_COMPLETED = 'flare_completed';
+
+/**
+ * NOTIFY channels are database-wide, not per schema: installations sharing a database in different schemas get
+ * their own channels (`flare_enqueued_<schema>`), or they would wake each other. The default schema keeps the bare
+ * names. Channel names are identifiers (at most 63 bytes): a long schema name is replaced by a hash.
+ */
+export function channelNames(schema: string): { enqueued: string; completed: string } {
+  if (schema === 'public') return { enqueued: CHANNEL_ENQUEUED, completed: CHANNEL_COMPLETED };
+  const suffix = schema.length <= 40 ? schema : createHash('sha256').update(schema).digest('hex').slice(0, 32);
+  return { enqueued: `${CHANNEL_ENQUEUED}_${suffix}`, completed: `${CHANNEL_COMPLETED}_${suffix}` };
+}
 
 /** Opens (and migrates) the store described by a postgres:// URL; `?schema=name` selects the schema. */
 export async function openPostgresStore(url: string): Promise<Store> {
@@ -33,6 +45,7 @@ export class PostgresStore implements Store {
   private readonly listener: NotifyListener;
   private readonly s: string; // quoted schema name for SQL text
   private readonly sql: ReturnType<typeof statements>;
+  private readonly channels: { enqueued: string; completed: string };
   /** Backend pids of this store's pool: their NOTIFY echoes are skipped because listeners already fired locally. */
   private readonly ownPids = new Set<number>();
   private readonly enqueuedListeners = new Set<() => void>();
@@ -45,8 +58,10 @@ export class PostgresStore implements Store {
   constructor(private readonly target: PgTarget) {
     this.schema = target.schema;
     this.s = `"${target.schema}"`;
-    this.sql = statements(this.s);
-    this.pool = new pg.Pool({ connectionString: target.connectionString, max: target.poolMax, application_name: 'flare' });
+    this.channels = channelNames(target.schema);
+    this.sql = statements(this.s, this.channels);
+    // pg_stat_activity shows which schema (installation) each connection serves.
+    this.pool = new pg.Pool({ connectionString: target.connectionString, max: target.poolMax, application_name: `flare:${target.schema}` });
     // An idle client's error (e.g. the server restarted) must not crash the process; the pool drops that client.
     this.pool.on('error', () => undefined);
     this.pool.on('connect', (client) => {
@@ -59,7 +74,8 @@ export class PostgresStore implements Store {
     });
     this.listener = new NotifyListener({
       connectionString: target.connectionString,
-      channels: [CHANNEL_ENQUEUED, CHANNEL_COMPLETED],
+      applicationName: `flare-listen:${target.schema}`,
+      channels: [this.channels.enqueued, this.channels.completed],
       onNotification: (msg) => this.notified(msg),
       // Wake-ups may have been missed while the connection was down: work may be waiting.
       onReconnect: () => this.fireEnqueued(),
@@ -336,8 +352,8 @@ export class PostgresStore implements Store {
   private notified(msg: pg.Notification): void {
     // Our own statements' notifications were already delivered in-process (with the record at hand).
     if (this.ownPids.has(msg.processId)) return;
-    if (msg.channel === CHANNEL_ENQUEUED) this.fireEnqueued();
-    else if (msg.channel === CHANNEL_COMPLETED && msg.payload) this.fireCompleted(msg.payload);
+    if (msg.channel === this.channels.enqueued) this.fireEnqueued();
+    else if (msg.channel === this.channels.completed && msg.payload) this.fireCompleted(msg.payload);
   }
 
   private fireEnqueued(): void {
@@ -361,7 +377,7 @@ export class PostgresStore implements Store {
   }
 }
 
-function statements(s: string) {
+function statements(s: string, channels: { enqueued: string; completed: string }) {
   return {
     putSetting: `WITH i AS (INSERT INTO ${s}.settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
       SELECT value FROM i UNION ALL SELECT value FROM ${s}.settings WHERE key = $1 LIMIT 1`,
@@ -394,7 +410,7 @@ function statements(s: string) {
         SELECT a, n, CASE WHEN o IS NULL THEN 'queued' ELSE 'running' END, o, ${NOW_MS} + l, CASE WHEN o IS NULL THEN 0 ELSE 1 END, p
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS t(a, n, p, o, l, ord) ORDER BY ord
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, state),
-      n AS (SELECT pg_notify('${CHANNEL_ENQUEUED}', '') FROM (SELECT 1 FROM i WHERE state = 'queued' LIMIT 1) AS any_queued)
+      n AS (SELECT pg_notify('${channels.enqueued}', '') FROM (SELECT 1 FROM i WHERE state = 'queued' LIMIT 1) AS any_queued)
       SELECT array(SELECT activation_id FROM i) AS ids, (SELECT count(*) FROM n) AS notified`,
     claim: `WITH c AS (SELECT activation_id FROM ${s}.queue WHERE state = 'queued' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
       UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1
@@ -411,7 +427,7 @@ function statements(s: string) {
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[])
         ON CONFLICT (activation_id) DO NOTHING)
-      SELECT pg_notify('${CHANNEL_COMPLETED}', id) FROM unnest($1::text[]) AS id`,
+      SELECT pg_notify('${channels.completed}', id) FROM unnest($1::text[]) AS id`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
     sweep: `DELETE FROM ${s}.activations WHERE ctid IN
