@@ -8,6 +8,7 @@ const SLOW_POLL_MS = 1_000;
 export interface Waiter {
   /** Resolves with the record, or undefined when `ms` elapse first. */
   wait(ms: number): Promise<ActivationRecord | undefined>;
+  /** Stops listening; a wait in progress resolves with undefined at once (its timers are cleared). */
   cancel(): void;
 }
 
@@ -32,8 +33,13 @@ export class CompletionWaiters {
       } else early = { ...(record ? { record } : {}) };
     };
     this.pending.set(activationId, onDone);
-    const cancel = () => {
+    const unregister = () => {
       if (this.pending.get(activationId) === onDone) this.pending.delete(activationId);
+    };
+    let stopWait: (() => void) | undefined;
+    const cancel = () => {
+      unregister();
+      stopWait?.();
     };
     return {
       wait: (ms: number) =>
@@ -41,10 +47,15 @@ export class CompletionWaiters {
           const timers: NodeJS.Timeout[] = [];
           const finish = (r: ActivationRecord | undefined) => {
             for (const t of timers) clearTimeout(t), clearInterval(t);
-            cancel();
+            stopWait = undefined;
+            unregister();
             resolve(r);
           };
           settle = finish;
+          stopWait = () => {
+            settle = undefined;
+            finish(undefined);
+          };
           if (early) {
             const e = early;
             early = undefined;

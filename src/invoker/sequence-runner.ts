@@ -124,21 +124,18 @@ export async function runSequence(
   });
 }
 
-function waitOrAbort(
+/** Waits for the component's record; an abort (invoker stopping) cancels the wait and its timers. */
+async function waitOrAbort(
   waiter: ReturnType<CompletionWaiters['register']>,
   ms: number,
   signal: AbortSignal | undefined,
 ): Promise<ActivationRecord | undefined> {
   if (!signal) return waiter.wait(ms);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      waiter.cancel();
-      resolve(undefined);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    void waiter.wait(ms).then((r) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(r);
-    });
-  });
+  const onAbort = () => waiter.cancel();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await waiter.wait(ms);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
