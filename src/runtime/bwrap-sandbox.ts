@@ -12,6 +12,8 @@ export const BWRAP = '/usr/bin/bwrap';
 export const STEM_UID = 199_999;
 const FIRST_NS_UID = 200_000;
 const PIDS_MAX = 256;
+/** The prologue opens the seccomp program on this descriptor for bwrap (after closing every inherited one). */
+export const SECCOMP_FD = 5;
 /** bash can close multi-digit descriptors ({n}>&-); dash cannot, so without bash inherited fds stay open. */
 const SHELL = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
 const CLOSE_FDS =
@@ -50,6 +52,8 @@ export function bwrapArgs(o: {
   tmpMb: number;
   env: Record<string, string>;
   command: string[];
+  /** Descriptor bwrap reads a seccomp program from (see seccomp.ts). */
+  seccompFd?: number;
 }): string[] {
   const args = [
     '--unshare-all',
@@ -81,6 +85,7 @@ export function bwrapArgs(o: {
     '--clearenv',
   ];
   for (const [k, v] of Object.entries(o.env)) args.push('--setenv', k, v);
+  if (o.seccompFd !== undefined) args.push('--add-seccomp-fd', String(o.seccompFd));
   args.push('--', ...o.command);
   return args;
 }
@@ -93,8 +98,10 @@ export class BwrapSandbox implements Sandbox {
     private readonly root: string,
     private readonly runnersDir: string,
     private readonly cgroups: CgroupManager,
+    /** Host path of the seccomp program, readable by the executor uids; undefined runs without one. */
+    private readonly seccompFile?: string,
   ) {
-    this.status = { isolated: true, description: `bubblewrap + cgroup v${cgroups.version}` };
+    this.status = { isolated: true, description: `bubblewrap + cgroup v${cgroups.version}${seccompFile ? ' + seccomp' : ''}` };
   }
 
   close(): void {
@@ -130,13 +137,15 @@ export class BwrapSandbox implements Sandbox {
       tmpMb: Math.max(opts.memoryMb, 512),
       env: baseEnv(opts.env),
       command: [opts.runner.command, ...opts.runner.args, script],
+      seccompFd: this.seccompFile ? SECCOMP_FD : undefined,
     });
+    const seccompRedirect = this.seccompFile ? ` ${SECCOMP_FD}< '${this.seccompFile}'` : '';
     // The first process waits on fd 3 until the server has moved it into the executor's cgroups (so nothing ever
     // runs outside the caps; this works on v1 and v2 without delegating cgroup files to the uid), closes every
     // descriptor the server inherited without close-on-exec (only 0-4 belong to the executor), then becomes bwrap.
     const spawnSpec = {
       command: SHELL,
-      args: ['-c', `read -r go <&3 && [ "$go" = go ] || exit 125; ${CLOSE_FDS} exec "$@"`, 'flare-executor', BWRAP, ...inner],
+      args: ['-c', `read -r go <&3 && [ "$go" = go ] || exit 125; ${CLOSE_FDS} exec "$@"${seccompRedirect}`, 'flare-executor', BWRAP, ...inner],
       env: { PATH: '/usr/bin:/bin' },
       cwd: '/',
       uid,

@@ -1,12 +1,13 @@
 // Chooses the executor sandbox at startup: bubblewrap + cgroups when both work here, else the clearly labelled
 // unsafe dev mode (or an error when isolation is required).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { UnsafeSandbox, type Sandbox } from './sandbox.js';
-import { BwrapSandbox, BWRAP, STEM_UID, bwrapArgs } from './bwrap-sandbox.js';
+import { BwrapSandbox, BWRAP, STEM_UID, SECCOMP_FD, bwrapArgs } from './bwrap-sandbox.js';
+import { seccompProgram } from './seccomp.js';
 import { detectCgroups } from './cgroups.js';
 
 export interface DetectOptions {
@@ -66,13 +67,38 @@ export async function detectSandbox(opts: DetectOptions): Promise<Sandbox> {
   for (const f of readdirSync(runners)) chmodSync(join(runners, f), 0o644);
   const probeDir = join(root, 'probe');
   mkdirSync(probeDir, { recursive: true, mode: 0o755 });
-  const probe = spawnSync(
-    BWRAP,
-    bwrapArgs({ codeDirHost: probeDir, runnersDirHost: runners, tmpMb: 16, env: {}, command: ['/usr/bin/true'] }),
-    { uid: STEM_UID, gid: STEM_UID, env: {}, cwd: '/', timeout: 10_000, encoding: 'utf8' },
-  );
-  if (probe.status !== 0) {
-    return unavailable(opts, `bubblewrap does not work here: ${(probe.stderr || probe.error?.message || '').trim()}`);
+  const probe = (seccompFile?: string) => {
+    const fd = seccompFile ? openSync(seccompFile, 'r') : undefined;
+    try {
+      return spawnSync(
+        BWRAP,
+        bwrapArgs({ codeDirHost: probeDir, runnersDirHost: runners, tmpMb: 16, env: {}, command: ['/usr/bin/true'], seccompFd: fd === undefined ? undefined : SECCOMP_FD }),
+        {
+          uid: STEM_UID,
+          gid: STEM_UID,
+          env: {},
+          cwd: '/',
+          timeout: 10_000,
+          encoding: 'utf8',
+          stdio: fd === undefined ? 'pipe' : ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', fd],
+        },
+      );
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  };
+  const plain = probe();
+  if (plain.status !== 0) {
+    return unavailable(opts, `bubblewrap does not work here: ${(plain.stderr || plain.error?.message || '').trim()}`);
   }
-  return new BwrapSandbox(root, runners, cgroups);
+  // The seccomp filter is defence in depth: used where the probe accepts it, skipped (and said) where not.
+  const program = seccompProgram();
+  let seccompFile: string | undefined;
+  if (program) {
+    const file = join(root, 'seccomp.bpf');
+    writeFileSync(file, program, { mode: 0o644 });
+    chmodSync(file, 0o644);
+    if (probe(file).status === 0) seccompFile = file;
+  }
+  return new BwrapSandbox(root, runners, cgroups, seccompFile);
 }

@@ -222,3 +222,16 @@ hostile('process.kill of the parent and of pid 1 leaves the server alive', async
   assert.ok(o.statusCode === 0 || o.statusCode === 2, JSON.stringify(o.result));
   assert.ok(process.pid > 0);
 });
+
+hostile('seccomp refuses kernel interfaces a function never needs (ptrace, keyctl, bpf, io_uring, unshare)', async () => {
+  if (!t.rt.sandbox.description.includes('seccomp')) return; // defence in depth, not available on every arch
+  const a = action(
+    'import ctypes\ndef main(a):\n    libc = ctypes.CDLL(None, use_errno=True)\n    out = {}\n    for name, nr in (("ptrace", 101), ("keyctl", 250), ("bpf", 321), ("io_uring_setup", 425), ("unshare", 272), ("getpid", 39)):\n        ctypes.set_errno(0)\n        r = libc.syscall(nr, 0, 0, 0, 0, 0)\n        out[name] = [r, ctypes.get_errno()]\n    return out\n',
+    { kind: 'python:3.11', namespace: 'evil' },
+  );
+  const o = await t.rt.run(request(a));
+  assert.equal(o.statusCode, 0, JSON.stringify(o.result));
+  const r = o.result as Record<string, [number, number]>;
+  for (const name of ['ptrace', 'keyctl', 'bpf', 'io_uring_setup', 'unshare']) assert.deepEqual(r[name], [-1, 38], name);
+  assert.ok(r.getpid[0] > 0);
+});
