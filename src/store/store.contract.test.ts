@@ -586,6 +586,8 @@ for (const adapter of adapters) {
         await assert.rejects(openPostgresStore('postgres://127.0.0.1/test?schema=a;drop'), /invalid schema name/);
         await assert.rejects(openPostgresStore('mysql://127.0.0.1/test'), /invalid PostgreSQL URL/);
         await assert.rejects(openPostgresStore('postgres://127.0.0.1/test?pool_max=zero'), /invalid pool_max/);
+        // nothing listening there: a clear connection error, no hang
+        await assert.rejects(openPostgresStore('postgres://postgres@127.0.0.1:1/test?schema=x'), /ECONNREFUSED/);
       });
     }
   });

@@ -28,7 +28,12 @@ export function channelNames(schema: string): { enqueued: string; completed: str
 /** Opens (and migrates) the store described by a postgres:// URL; `?schema=name` selects the schema. */
 export async function openPostgresStore(url: string): Promise<Store> {
   const store = new PostgresStore(parsePgUrl(url));
-  await store.init();
+  try {
+    await store.init();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   return store;
 }
 
