@@ -76,10 +76,14 @@ test('rules: create links the trigger, fire invokes the action with merged param
   await call('PUT', `${NS}/triggers/tf`, { parameters: [{ key: 'fromTrigger', value: 'p' }, { key: 'over', value: 'trigger' }] });
   const missingTrigger = await call('PUT', `${NS}/rules/rbad`, { trigger: '/_/nope', action: '/_/echo' });
   assert.equal(missingTrigger.status, 400);
-  assert.equal(missingTrigger.body.error, `trigger /${s.namespace}/nope does not exist.`);
+  assert.equal(missingTrigger.body.error, `trigger /${s.namespace}/nope does not exist`);
   const missingAction = await call('PUT', `${NS}/rules/rbad`, { trigger: '/_/tf', action: '/_/nope' });
   assert.equal(missingAction.status, 400);
-  assert.equal(missingAction.body.error, `action /${s.namespace}/nope does not exist.`);
+  assert.equal(missingAction.body.error, `action /${s.namespace}/nope does not exist`);
+
+  const noFields = await call('PUT', `${NS}/rules/rbad`, { trigger: '/_/tf' });
+  assert.equal(noFields.status, 400);
+  assert.equal(noFields.body.error, 'rule requires a valid trigger and a valid action');
 
   const rule = await call('PUT', `${NS}/rules/r1`, { trigger: `/${s.namespace}/tf`, action: '/_/echo' });
   assert.equal(rule.status, 200);
@@ -134,6 +138,18 @@ test('rules: disable → fire 204, enable again, GET status, delete → inactive
   assert.equal((await call('POST', `${NS}/rules/re`, { status: 'active' })).status, 200);
   assert.equal((await call('GET', `${NS}/rules/re`)).body.status, 'active');
   assert.equal((await s.api(`${NS}/triggers/te`, { method: 'POST' })).status, 202);
+
+  // An update keeps the status; moving the rule to another trigger moves the link.
+  await call('POST', `${NS}/rules/re`, { status: 'inactive' });
+  await call('PUT', `${NS}/triggers/te2`, {});
+  const moved = await call('PUT', `${NS}/rules/re?overwrite=true`, { trigger: '/_/te2' });
+  assert.equal(moved.status, 200);
+  assert.equal(moved.body.status, 'inactive');
+  assert.equal(moved.body.version, '0.0.2');
+  assert.equal((await call('GET', `${NS}/triggers/te`)).body.rules, undefined);
+  assert.deepEqual(Object.keys((await call('GET', `${NS}/triggers/te2`)).body.rules), [`${s.namespace}/re`]);
+  await call('PUT', `${NS}/rules/re?overwrite=true`, { trigger: '/_/te' });
+  await call('POST', `${NS}/rules/re`, { status: 'active' });
 
   const del = await call('DELETE', `${NS}/rules/re`);
   assert.equal(del.status, 200);

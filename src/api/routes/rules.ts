@@ -47,6 +47,13 @@ function ruleStatus(trigger: TriggerDoc | undefined, fq: string): Status {
   return trigger?.rules?.[fq]?.status ?? 'inactive';
 }
 
+/** Removes a rule's link from its trigger (no `rules` key once the last one is gone). */
+function unlink(t: TriggerDoc, fq: string): TriggerDoc {
+  if (t.rules) delete t.rules[fq];
+  if (t.rules && !Object.keys(t.rules).length) delete t.rules;
+  return t;
+}
+
 function ruleView(rule: RuleDoc, status: Status): Record<string, unknown> {
   return {
     namespace: rule.namespace,
@@ -97,25 +104,22 @@ export async function ruleRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContex
     const existing = await store.getEntity<RuleDoc>(ns, 'rule', name, false);
     if (existing && !overwrite) throw new ApiError(409, Messages.exists);
     if (!existing && (body.trigger === undefined || body.action === undefined)) {
-      throw malformed("a rule needs a 'trigger' and an 'action'");
+      throw badRequest('rule requires a valid trigger and a valid action');
     }
     const trigger = body.trigger === undefined ? existing!.doc.trigger : parseTriggerRef(body.trigger, req);
     const action = body.action === undefined ? existing!.doc.action : parseActionRef(body.action, req);
     if (trigger.path !== ns) throw new ApiError(403, Messages.notAuthorized(`${trigger.path}/${trigger.name}`));
-    if (!(await getTrigger(store, trigger))) throw badRequest(`trigger /${trigger.path}/${trigger.name} does not exist.`);
+    if (!(await getTrigger(store, trigger))) throw badRequest(`trigger /${trigger.path}/${trigger.name} does not exist`);
     try {
       const [actNs, ...rest] = action.path.split('/');
       await resolveAction(store, req.identity, actNs!, [...rest, action.name].join('/'));
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) throw badRequest(`action /${action.path}/${action.name} does not exist.`);
+      if (err instanceof ApiError && err.status === 404) throw badRequest(`action /${action.path}/${action.name} does not exist`);
       throw err;
     }
     const fq = `${ns}/${name}`;
-    let status: Status = 'active';
-    if (existing) {
-      const old = await getTrigger(store, existing.doc.trigger);
-      if (existing.doc.trigger.path === trigger.path && existing.doc.trigger.name === trigger.name && old?.rules?.[fq]) status = old.rules[fq]!.status;
-    }
+    // A new rule is active; an updated one keeps the status its old trigger held (inactive if none), as OpenWhisk.
+    const status: Status = existing ? ruleStatus(await getTrigger(store, existing.doc.trigger), fq) : 'active';
     const doc: RuleDoc = {
       namespace: ns,
       name,
@@ -129,10 +133,7 @@ export async function ruleRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContex
     const r = await store.putEntity(ns, 'rule', name, doc, undefined, { expectUpdated: existing ? existing.updated : null });
     if (r === 'conflict') throw new ApiError(409, existing ? Messages.conflict : Messages.exists);
     if (existing && (existing.doc.trigger.path !== trigger.path || existing.doc.trigger.name !== trigger.name)) {
-      await updateTrigger(store, existing.doc.trigger.path, existing.doc.trigger.name, (t) => {
-        if (t.rules) delete t.rules[fq];
-        return t;
-      });
+      await updateTrigger(store, existing.doc.trigger.path, existing.doc.trigger.name, (t) => unlink(t, fq));
     }
     const linked = await updateTrigger(store, trigger.path, trigger.name, (t) => ({ ...t, rules: { ...(t.rules ?? {}), [fq]: { action, status } } }));
     return ruleView(doc, linked ? status : 'inactive');
@@ -158,11 +159,7 @@ export async function ruleRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContex
     const ns = ownNamespace(req, req.params.namespace, req.params.name);
     const rule = (await load(ns, req.params.name)).doc;
     const fq = `${ns}/${rule.name}`;
-    await updateTrigger(store, rule.trigger.path, rule.trigger.name, (t) => {
-      if (t.rules) delete t.rules[fq];
-      if (t.rules && !Object.keys(t.rules).length) delete t.rules;
-      return t;
-    });
+    await updateTrigger(store, rule.trigger.path, rule.trigger.name, (t) => unlink(t, fq));
     if (!(await store.deleteEntity(ns, 'rule', rule.name))) throw notFound();
     return ruleView(rule, 'inactive');
   });
