@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, putAction, waitForRecord, waitFor, type TestServer } from './helpers/server.js';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { startServer, putAction, newAuth, waitForRecord, waitFor, type TestServer } from './helpers/server.js';
 
 let s: TestServer;
 
@@ -270,5 +272,63 @@ test('waiting sequences hold no executor slot (one-slot node), and kill -9 while
     await k.stop();
     k.cleanup();
     rmSync(marks, { recursive: true, force: true });
+  }
+});
+
+test('PostgreSQL, 1 API + 2 invoker nodes: components complete across nodes and wake their sequence at once', async () => {
+  const PG_URL = process.env.FLARE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `flare_seq_${randomBytes(6).toString('hex')}`;
+  const u = new URL(PG_URL);
+  u.searchParams.set('schema', schema);
+  u.searchParams.set('pool_max', '4');
+  const storeUrl = u.toString();
+  const namespace = `fn-seq-${randomBytes(4).toString('hex')}`;
+  const auth = newAuth();
+  // One function at a time per invoker node, so three chains of components spread over both nodes.
+  const env = { FLARE_INVOKER_MEMORY_MB: '256', FLARE_LIMIT_INVOCATIONS_PER_MINUTE: '100000' };
+  const nodes: TestServer[] = [];
+  const start = async (role: string) => {
+    const n = await startServer({ namespace, auth, env, args: ['--store', storeUrl, '--role', role] });
+    nodes.push(n);
+    return n;
+  };
+  try {
+    const api = await start('api');
+    await Promise.all([start('invoker'), start('invoker')]);
+    // __OW_API_HOST of an invoker node is its own URL: it tells which node ran each component.
+    await putAction(api, 'step', `async function main(a) {
+      await new Promise((r) => setTimeout(r, 150));
+      return { n: a.n + 1, hosts: (a.hosts || []).concat(process.env.__OW_API_HOST) } }`);
+    const p = await api.api('/api/v1/namespaces/_/actions/six?overwrite=true', { method: 'PUT', json: { exec: { kind: 'sequence', components: Array(6).fill('/_/step') } } });
+    assert.equal(p.status, 200);
+    const results = await Promise.all([0, 10, 20].map(async (n) => {
+      const r = await api.api('/api/v1/namespaces/_/actions/six?blocking=true', { method: 'POST', json: { n } });
+      const body = await r.json();
+      assert.equal(r.status, 200, JSON.stringify(body));
+      assert.equal(body.response.result.n, n + 6);
+      return body;
+    }));
+    const hosts = new Set(results.flatMap((b) => b.response.result.hosts));
+    assert.equal(hosts.size, 2, `components ran on both invoker nodes: ${[...hosts]}`);
+    assert.ok(results.some((b) => new Set(b.response.result.hosts).size === 2), 'some sequence had components on both nodes');
+    // The next component is enqueued when the sequence hears of the previous record: through NOTIFY that is
+    // immediate, where the 1 s safety poll alone would leave gaps of up to a second.
+    let worst = 0;
+    for (const b of results) {
+      const seq = await waitForRecord(api, b.activationId);
+      const comps = await Promise.all(seq.logs.map((id: string) => waitForRecord(api, id)));
+      for (let i = 1; i < comps.length; i++) {
+        const enqueued = comps[i].start - ann(comps[i], 'waitTime');
+        worst = Math.max(worst, enqueued - comps[i - 1].end);
+      }
+    }
+    assert.ok(worst < 700, `worst gap between a component's end and the next one's enqueue: ${worst} ms`);
+  } finally {
+    await Promise.all(nodes.map((n) => n.kill()));
+    for (const n of nodes) n.cleanup();
+    const db = new pg.Client({ connectionString: PG_URL });
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.end();
   }
 });
