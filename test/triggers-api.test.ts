@@ -217,6 +217,9 @@ test('/v2 scheduled triggers: create, validation, get, list, enable/disable, del
   assert.equal(badBody.status, 400);
   assert.equal(badBody.body.error, "the 'body' member of scheduledDetails must be a dictionary");
   assert.equal((await call('POST', v2, { ...body, name: 'bad', function: 'nope' })).status, 400);
+  const huge = await call('POST', v2, { ...body, name: 'bad', scheduled_details: { cron: '* * * * *', body: { big: 'x'.repeat(1_100_000) } } });
+  assert.equal(huge.status, 413);
+  assert.match(huge.body.error, /^Parameters larger than allowed: \d+ > 1048576 bytes\.$/);
   assert.equal((await call('POST', v2, body)).status, 409);
 
   const list = await call('GET', v2);

@@ -36,11 +36,14 @@ export function scheduledTriggerView(t: ScheduledTriggerDoc, now = Date.now()): 
   };
 }
 
-function checkDetails(raw: unknown): { cron: string; body: Record<string, unknown> } {
+function checkDetails(raw: unknown, maxBody: number): { cron: string; body: Record<string, unknown> } {
   if (!isDict(raw)) throw badRequest("'scheduled_details' must be an object with 'cron' and an optional 'body'");
   const err = validateCron(raw.cron);
   if (err) throw badRequest(err);
   if (raw.body !== undefined && raw.body !== null && !isDict(raw.body)) throw badRequest("the 'body' member of scheduledDetails must be a dictionary");
+  // The body becomes the invoke parameters: the same 1 MB limit as trigger and action parameters.
+  const n = raw.body ? Buffer.byteLength(JSON.stringify(raw.body)) : 0;
+  if (n > maxBody) throw new ApiError(413, Messages.fieldTooLarge('Parameters', n, maxBody));
   return { cron: (raw.cron as string).trim(), body: (raw.body as Record<string, unknown> | undefined) ?? {} };
 }
 
@@ -73,7 +76,7 @@ export async function doTriggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiC
     if (typeof body.function !== 'string' || !body.function) throw badRequest("'function' must name the function the trigger invokes");
     const fn = body.function.replace(/^\/+/, '');
     splitActionPath(fn);
-    const details = checkDetails(body.scheduled_details);
+    const details = checkDetails(body.scheduled_details, ctx.config.limits.paramsMax);
     try {
       await resolveAction(store, req.identity, ns, fn);
     } catch (err) {
@@ -106,7 +109,7 @@ export async function doTriggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiC
     const body = req.body;
     if (!isDict(body)) throw badRequest(Messages.malformedBody('The request content must be a JSON object.'));
     if (body.is_enabled !== undefined && typeof body.is_enabled !== 'boolean') throw badRequest("'is_enabled' must be a boolean");
-    const details = body.scheduled_details === undefined || body.scheduled_details === null ? undefined : checkDetails(body.scheduled_details);
+    const details = body.scheduled_details === undefined || body.scheduled_details === null ? undefined : checkDetails(body.scheduled_details, ctx.config.limits.paramsMax);
     const cur = await load(ns, req.params.name);
     const doc: ScheduledTriggerDoc = {
       ...cur.doc,
