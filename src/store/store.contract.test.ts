@@ -267,6 +267,12 @@ for (const adapter of adapters) {
       assert.equal(await store.countInFlight('ns1'), 3);
       assert.equal(await store.countInFlight('ns2'), 2);
       assert.equal(await store.countInFlight('ns3'), 0);
+      if (store instanceof PostgresStore) {
+        // the optional cap (proposed contract addition): counting may stop at atMost
+        assert.equal(await store.countInFlight('ns1', 2), 2);
+        assert.equal(await store.countInFlight('ns1', 10), 3);
+        assert.equal(await store.countInFlight('ns3', 10), 0);
+      }
       await assert.rejects(store.enqueue(invs[0]!), 'an activation id is queued once');
 
       const first = await store.claim('node-a', 2, 10_000);
