@@ -55,7 +55,8 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
       unsafe: config.sandboxOff,
       logger: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) },
     });
-    sandbox = runtime.sandbox.isolated ? runtime.sandbox.description : `UNSAFE DEV MODE: ${runtime.sandbox.description}`;
+    const d = runtime.sandbox.description;
+    sandbox = runtime.sandbox.isolated || /unsafe/i.test(d) ? d : `UNSAFE DEV MODE: ${d}`;
     if (!runtime.sandbox.isolated) notices.push(`WARNING: functions run WITHOUT isolation (${runtime.sandbox.description}).`);
   }
 

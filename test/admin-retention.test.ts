@@ -92,6 +92,9 @@ test('a first start without bootstrap settings generates fn-<uuid> and a key, an
 });
 
 test('throttles: invocations per minute and concurrent invocations answer 429 with OpenWhisk messages', async () => {
+  // Per-minute counts reset on the minute: start early in a minute so the whole test runs inside one window.
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 35_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100));
   const s = await startServer({ env: { FLARE_LIMIT_INVOCATIONS_PER_MINUTE: '5', FLARE_LIMIT_CONCURRENT: '2' } });
   try {
     await putAction(s, 'nap', 'function main(){ return new Promise(r => setTimeout(() => r({}), 1500)) }');
