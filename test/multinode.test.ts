@@ -209,6 +209,8 @@ describe('multi-node on PostgreSQL: 2 API nodes, 2 invoker nodes, one schema', (
     const r = await apiB.api('/api/v1/namespaces/_/actions/echo?blocking=true&result=true', { method: 'POST', json: { n: 1 } });
     assert.equal(r.status, 200);
     assert.equal(((await r.json()) as { n: number }).n, 1);
-    void inv2;
+    const h = await fetch(`${inv2.url}/health`);
+    assert.equal(h.status, 200, 'the other invoker is alive');
+    await h.arrayBuffer();
   });
 });
