@@ -545,6 +545,28 @@ for (const adapter of adapters) {
         await until('B completion after reconnect', () => doneB.includes(inv2.activationId));
       });
 
+      it('postgres: a completion that lost to an earlier record is announced without its own record', async () => {
+        const { store } = await adapter.open();
+        const seen: { id: string; rec?: ActivationRecord }[] = [];
+        store.onCompleted((id, rec) => seen.push({ id, rec }));
+        const inv = invocation('ns');
+        await store.enqueue(inv);
+        const winner = record('ns', 'hello', ++clock, { activationId: inv.activationId, result: { v: 'first' } });
+        const loser = record('ns', 'hello', ++clock, { activationId: inv.activationId, result: { v: 'late' } });
+        await store.complete([winner]);
+        await store.complete([loser]);
+        assert.deepEqual(seen.map((s) => s.id), [inv.activationId, inv.activationId]);
+        assert.deepEqual(seen[0]!.rec, winner);
+        assert.equal(seen[1]!.rec, undefined, 'listeners read the stored record instead');
+        // the same within one batch
+        const dup = invocation('ns');
+        const a1 = record('ns', 'hello', ++clock, { activationId: dup.activationId, result: 1 });
+        const a2 = record('ns', 'hello', ++clock, { activationId: dup.activationId, result: 2 });
+        await store.complete([a1, a2]);
+        assert.deepEqual(seen.slice(2).map((s) => s.rec), [a1, undefined]);
+        assert.deepEqual((await store.getActivation('ns', dup.activationId))?.response.result, 1);
+      });
+
       it('postgres: installations in other schemas of the same database do not hear each other', async () => {
         const { store: a, url } = await adapter.open();
         const sameSchema = await openPostgresStore(url);

@@ -58,7 +58,10 @@ export class PostgresStore implements Store {
   private initialized = false;
   // Concurrent enqueues and completes are sent as one statement each (see write-coalescer.ts).
   private readonly enqueues = new WriteCoalescer<{ inv: Invocation; claim?: EnqueueClaim }>((items) => this.enqueueBatch(items));
-  private readonly completes = new WriteCoalescer<ActivationRecord[]>((items) => this.completeBatch(items.flat()));
+  private readonly completes = new WriteCoalescer<ActivationRecord[], Map<string, ActivationRecord>>(async (items) => {
+    const inserted = await this.completeBatch(items.flat());
+    return items.map(() => inserted);
+  });
 
   constructor(private readonly target: PgTarget) {
     this.schema = target.schema;
@@ -277,14 +280,17 @@ export class PostgresStore implements Store {
 
   async complete(records: ActivationRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await this.completes.push(records);
-    for (const rec of records) this.fireCompleted(rec.activationId, rec);
+    const stored = (await this.completes.push(records)) ?? new Map<string, ActivationRecord>();
+    // A record that lost to an earlier one (e.g. a slow node after a takeover) is not handed to listeners as if it
+    // were the stored one: they read the stored record instead.
+    for (const rec of records) this.fireCompleted(rec.activationId, stored.get(rec.activationId) === rec ? rec : undefined);
   }
 
   /** Delete, insert and NOTIFY in one statement: atomic, one round trip. */
-  private async completeBatch(records: ActivationRecord[]): Promise<void> {
+  /** Returns the records that were stored (by id); the others lost to a record already there or earlier in the batch. */
+  private async completeBatch(records: ActivationRecord[]): Promise<Map<string, ActivationRecord>> {
     // Several records for one id: the first wins, like a second complete() would.
-    const seen = new Set<string>();
+    const first = new Map<string, ActivationRecord>();
     const ids: string[] = [];
     const namespaces: string[] = [];
     const keys: string[] = [];
@@ -294,8 +300,8 @@ export class PostgresStore implements Store {
     const codes: number[] = [];
     const texts: string[] = [];
     for (const rec of records) {
-      if (seen.has(rec.activationId)) continue;
-      seen.add(rec.activationId);
+      if (first.has(rec.activationId)) continue;
+      first.set(rec.activationId, rec);
       ids.push(rec.activationId);
       namespaces.push(rec.namespace);
       const key = activationFilterKey(rec);
@@ -306,7 +312,10 @@ export class PostgresStore implements Store {
       codes.push(rec.statusCode);
       texts.push(JSON.stringify(rec));
     }
-    await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts]);
+    const r = await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts]);
+    const stored = new Map<string, ActivationRecord>();
+    for (const id of (r.rows[0]!.inserted as string[] | null) ?? []) stored.set(id, first.get(id)!);
+    return stored;
   }
 
   // ---- activations ----
@@ -439,8 +448,9 @@ function statements(s: string, channels: { enqueued: string; completed: string }
     complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[])),
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[])
-        ON CONFLICT (activation_id) DO NOTHING)
-      SELECT pg_notify('${channels.completed}', id) FROM unnest($1::text[]) AS id`,
+        ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id),
+      n AS (SELECT pg_notify('${channels.completed}', id) FROM unnest($1::text[]) AS id)
+      SELECT array(SELECT activation_id FROM i) AS inserted, (SELECT count(*) FROM n) AS notified`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
     sweep: `DELETE FROM ${s}.activations WHERE ctid IN

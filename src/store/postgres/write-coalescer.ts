@@ -3,27 +3,28 @@
 // for statements that NOTIFY: PostgreSQL serialises the commits of notifying transactions (a global lock held
 // through the WAL flush), so one NOTIFYing commit per call caps a node at one commit per fsync.
 
-export type BatchRunner<I> = (items: I[]) => Promise<(Error | undefined)[] | void>;
+/** Runs one batch; may return one entry per item: an Error rejects that item, anything else is its result. */
+export type BatchRunner<I, R> = (items: I[]) => Promise<(Error | R)[] | void>;
 
-interface Pending<I> {
+interface Pending<I, R> {
   item: I;
-  resolve: () => void;
+  resolve: (r: R | undefined) => void;
   reject: (err: Error) => void;
 }
 
-export class WriteCoalescer<I> {
-  private pending: Pending<I>[] = [];
+export class WriteCoalescer<I, R = undefined> {
+  private pending: Pending<I, R>[] = [];
   private inFlight = 0;
 
   constructor(
-    private readonly run: BatchRunner<I>,
+    private readonly run: BatchRunner<I, R>,
     private readonly maxBatch = 200,
     private readonly maxInFlight = 1,
   ) {}
 
-  /** Resolves once the item's batch has committed; rejects with the batch's error or the item's own. */
-  push(item: I): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /** Resolves (with the item's result) once its batch has committed; rejects with the batch's error or its own. */
+  push(item: I): Promise<R | undefined> {
+    return new Promise<R | undefined>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
       this.flush();
     });
@@ -34,11 +35,11 @@ export class WriteCoalescer<I> {
       const batch = this.pending.splice(0, this.maxBatch);
       this.inFlight++;
       this.run(batch.map((p) => p.item)).then(
-        (errors) => {
+        (results) => {
           batch.forEach((p, i) => {
-            const e = errors ? errors[i] : undefined;
-            if (e) p.reject(e);
-            else p.resolve();
+            const r = results ? results[i] : undefined;
+            if (r instanceof Error) p.reject(r);
+            else p.resolve(r);
           });
         },
         (err: unknown) => {
