@@ -72,7 +72,7 @@ export async function benchPostgres(): Promise<BenchRow[]> {
       }
     }
     for (const side of sides) {
-      rows.push({ name: `${side.name} no-op throughput (unbatched adds, median of ${ROUNDS})`, value: round(pct(rates.get(side)!, 50)), unit: 'jobs/s' });
+      rows.push({ name: `${side.name} no-op throughput (unbatched)`, value: round(pct(rates.get(side)!, 50)), unit: 'jobs/s' });
     }
     return rows;
   } finally {
@@ -406,7 +406,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     (rows) => {
       for (const r of rows) {
         const v = r.value !== undefined ? `${r.value}` : `p50 ${r.p50}  p99 ${r.p99}`;
-        process.stdout.write(`${r.name.padEnd(66)} ${v} ${r.unit}\n`);
+        process.stdout.write(`${r.name.padEnd(52)} ${v} ${r.unit}\n`);
       }
     },
     (err) => {
