@@ -2,7 +2,8 @@
 //   - add→complete latency: one job at a time; a producer adds it, a worker pool (10 workers, woken by LISTEN/NOTIFY)
 //     runs a no-op and writes the completion; measured from the add call to the completion being committed.
 //   - no-op throughput: 10 producers add jobs one by one (unbatched); 10 workers take one job per query; jobs/s from
-//     the first add to the last completion.
+//     the first add to the last completion; the median of 3 rounds of 2,000, alternating between the two (so
+//     background load on a shared machine hits both alike; latency samples alternate too).
 // Flare's shape: producer = an "API node" store, workers = an "invoker node" store (separate pools and LISTEN
 // connections, like two processes), claim(owner, 1) → complete([record]). Each side gets its own fresh schema.
 // Run alone: node --import tsx bench/postgres.ts   (FLARE_BENCH_PG_URL overrides the server URL)
