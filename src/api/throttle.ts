@@ -21,7 +21,7 @@ export class Throttle {
     const perMinute = identity.limits.invocationsPerMinute;
     if (n > perMinute) throw new ApiError(429, Messages.perMinute(n, perMinute));
     const concurrent = identity.limits.concurrentInvocations;
-    const inFlight = await this.store.countInFlight(ns);
+    const inFlight = await this.store.countInFlight(ns, concurrent);
     if (inFlight >= concurrent) throw new ApiError(429, Messages.concurrent(inFlight + 1, concurrent));
     this.counts.set(ns, n);
   }

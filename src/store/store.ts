@@ -86,8 +86,11 @@ export interface Store {
    * so exactly one node resolves each.
    */
   takeExpired(owner: string, leaseMs: number, max: number): Promise<ClaimedInvocation[]>;
-  /** Queued + running invocations of a namespace (the concurrent-invocations throttle). */
-  countInFlight(namespace: string): Promise<number>;
+  /**
+   * Queued + running invocations of a namespace (the concurrent-invocations throttle). With `atMost`, an adapter may
+   * stop counting there: the throttle only needs to know whether the limit is reached, not the size of a backlog.
+   */
+  countInFlight(namespace: string, atMost?: number): Promise<number>;
   /**
    * Atomically removes each invocation from the queue and stores its record (idempotent by activationId).
    * Notifies completion listeners.

@@ -54,7 +54,8 @@ export function testStoreArgs(): string[] {
 
 /** Each server gets its own PostgreSQL schema so tests never see each other's data. */
 function freshPgSchemaUrl(url: string): string {
-  const schema = `flare_t_${randomBytes(6).toString('hex')}`;
+  // Named after the test run (scripts/run-tests.mjs drops the run's schemas when it ends).
+  const schema = `flare_t_${process.env.FLARE_TEST_RUN_ID ?? 'x'}_${randomBytes(6).toString('hex')}`;
   const u = new URL(url);
   u.searchParams.set('schema', schema);
   return u.toString();

@@ -34,7 +34,7 @@ class SqliteStore implements Store {
   private readonly st: Record<string, Database.Statement>;
   private readonly checkpointer?: Checkpointer;
   private readonly enqueueTx: (items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => void;
-  private readonly completeTx: (records: ActivationRecord[]) => ActivationRecord[];
+  private readonly completeTx: (records: ActivationRecord[]) => Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }>;
   /**
    * Queued + running invocations per namespace, read from the table once and then kept in step with enqueue and
    * complete (one node owns a SQLite file), so the concurrency throttle costs no scan of a long backlog.
@@ -108,12 +108,13 @@ class SqliteStore implements Store {
       }
     });
     this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
-      const dequeued: ActivationRecord[] = [];
+      const done: Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }> = [];
       for (const r of recs) {
-        if (this.st.dequeue!.run(r.activationId).changes === 1) dequeued.push(r);
-        this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r));
+        const wasQueued = this.st.dequeue!.run(r.activationId).changes === 1;
+        const stored = this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r)).changes === 1;
+        done.push({ record: r, wasQueued, stored });
       }
-      return dequeued;
+      return done;
     });
   }
 
@@ -271,11 +272,13 @@ class SqliteStore implements Store {
 
   async complete(records: ActivationRecord[]): Promise<void> {
     if (records.length === 0) return;
-    for (const r of this.completeTx(records)) {
-      const n = this.inFlight.get(r.namespace);
-      if (n !== undefined) this.inFlight.set(r.namespace, Math.max(0, n - 1));
+    const done = this.completeTx(records);
+    for (const { record, wasQueued } of done) {
+      const n = wasQueued ? this.inFlight.get(record.namespace) : undefined;
+      if (n !== undefined) this.inFlight.set(record.namespace, Math.max(0, n - 1));
     }
-    for (const r of records) this.events.emit('completed', r.activationId, r);
+    // A duplicate that lost to an earlier record is announced without it: listeners read the stored one.
+    for (const { record, stored } of done) this.events.emit('completed', record.activationId, stored ? record : undefined);
   }
 
   // ---- activations ----
