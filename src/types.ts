@@ -85,6 +85,8 @@ export interface ScheduledTriggerDoc {
   created: number;
   updated: number;
   lastRunAt?: number;
+  /** The run before the last: its cluster-wide dedupe key is deleted at the next run. */
+  prevRunAt?: number;
 }
 
 export interface ActivationResponse {

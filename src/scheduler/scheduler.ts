@@ -166,9 +166,14 @@ export class Scheduler {
     for (let attempt = 0; attempt < 3; attempt++) {
       const cur = await this.store.getEntity<ScheduledTriggerDoc>(t.namespace, SCHEDULED_KIND, t.name, false);
       if (!cur) return;
-      const doc = { ...cur.doc, lastRunAt: due };
+      const doc: ScheduledTriggerDoc = { ...cur.doc, lastRunAt: due, ...(cur.doc.lastRunAt !== undefined ? { prevRunAt: cur.doc.lastRunAt } : {}) };
       const r = await this.store.putEntity(t.namespace, SCHEDULED_KIND, t.name, doc, undefined, { expectUpdated: cur.updated });
-      if (r === 'ok') return;
+      if (r === 'ok') {
+        // Dedupe keys of runs before the last can no longer be contended (a node looks back at most one minute,
+        // and runs are at least a minute apart): delete them so the settings do not grow with every run.
+        if (cur.doc.prevRunAt !== undefined) await this.store.deleteSetting(fireKey(t.namespace, t.name, cur.doc.prevRunAt)).catch(() => undefined);
+        return;
+      }
     }
   }
 }

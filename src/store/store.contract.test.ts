@@ -157,6 +157,10 @@ for (const adapter of adapters) {
       const values = await Promise.all(Array.from({ length: 12 }, (_, i) => store.putSettingIfAbsent('boot', `v${i}`)));
       assert.equal(new Set(values).size, 1, `all callers see one value, got ${values.join(',')}`);
       assert.equal(await store.getSetting('boot'), values[0]);
+      await store.deleteSetting('k');
+      assert.equal(await store.getSetting('k'), undefined);
+      assert.equal(await store.putSettingIfAbsent('k', 'third'), 'third', 'a deleted key can be set again');
+      await store.deleteSetting('never-set');
     });
 
     it('namespaces: create, unique name and uuid, lookups, list, delete with entities', async () => {

@@ -40,6 +40,7 @@ export interface Store {
   /** Stores value under key unless present; returns the value that is stored afterwards. */
   putSettingIfAbsent(key: string, value: string): Promise<string>;
   getSetting(key: string): Promise<string | undefined>;
+  deleteSetting(key: string): Promise<void>;
 
   // ---- namespaces ----
   /** Inserts the namespace; returns false (and changes nothing) if the name or uuid exists. */

@@ -126,6 +126,10 @@ export class PostgresStore implements Store {
     return v;
   }
 
+  async deleteSetting(key: string): Promise<void> {
+    await this.q('deleteSetting', [key]);
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     const r = await this.q('getSetting', [key]);
     return r.rows.length ? String(r.rows[0]!.value) : undefined;
@@ -403,6 +407,7 @@ function statements(s: string, channels: { enqueued: string; completed: string }
     putSetting: `WITH i AS (INSERT INTO ${s}.settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
       SELECT value FROM i UNION ALL SELECT value FROM ${s}.settings WHERE key = $1 LIMIT 1`,
     getSetting: `SELECT value FROM ${s}.settings WHERE key = $1`,
+    deleteSetting: `DELETE FROM ${s}.settings WHERE key = $1`,
     createNamespace: `INSERT INTO ${s}.namespaces (name, uuid, key_hash, subject, created, limits)
       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
     getNamespace: `SELECT * FROM ${s}.namespaces WHERE name = $1`,

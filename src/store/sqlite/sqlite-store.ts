@@ -60,6 +60,7 @@ class SqliteStore implements Store {
     this.st = {
       getSetting: p('SELECT value FROM settings WHERE key = ?'),
       putSetting: p('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)'),
+      delSetting: p('DELETE FROM settings WHERE key = ?'),
       insNs: p('INSERT OR IGNORE INTO namespaces (name, uuid, key_hash, subject, created, limits) VALUES (?, ?, ?, ?, ?, ?)'),
       getNs: p('SELECT * FROM namespaces WHERE name = ?'),
       getNsUuid: p('SELECT * FROM namespaces WHERE uuid = ?'),
@@ -135,6 +136,9 @@ class SqliteStore implements Store {
   }
   async getSetting(key: string): Promise<string | undefined> {
     return (this.st.getSetting!.get(key) as Row | undefined)?.value;
+  }
+  async deleteSetting(key: string): Promise<void> {
+    this.st.delSetting!.run(key);
   }
 
   // ---- namespaces ----
