@@ -93,14 +93,15 @@ async function floor(): Promise<{ p50: number; p99: number }> {
 interface Flare {
   url: string;
   auth: string;
+  raw: string;
   proc: ChildProcess;
   dir: string;
 }
 
-async function startFlare(store: string): Promise<Flare> {
-  const dir = mkdtempSync(join(tmpdir(), 'flare-bench-'));
-  const auth = `${randomUUID()}:${randomBytes(32).toString('hex')}`;
-  const args = ['serve', '--port', '0', '--data-dir', dir];
+async function startFlare(store: string, role = 'all', reuse?: { dir: string; auth: string }): Promise<Flare> {
+  const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), 'flare-bench-'));
+  const auth = reuse?.auth ?? `${randomUUID()}:${randomBytes(32).toString('hex')}`;
+  const args = ['serve', '--port', '0', '--data-dir', dir, '--role', role];
   if (store !== 'sqlite') args.push('--store', store);
   const proc = spawn(process.execPath, [join(ROOT, 'bin', 'flare'), ...args], {
     cwd: ROOT,
@@ -115,15 +116,50 @@ async function startFlare(store: string): Promise<Flare> {
     },
   });
   const url = await waitForLine(proc, /API host:\s+(\S+)/);
-  return { url, auth: 'Basic ' + Buffer.from(auth).toString('base64'), proc, dir };
+  return { url, auth: 'Basic ' + Buffer.from(auth).toString('base64'), proc, dir, raw: auth };
 }
 
-async function stopFlare(f: Flare): Promise<void> {
+async function stopFlare(f: Flare, keep = false): Promise<void> {
   await new Promise<void>((r) => {
     f.proc.once('exit', () => r());
     f.proc.kill('SIGTERM');
   });
-  rmSync(f.dir, { recursive: true, force: true });
+  if (!keep) rmSync(f.dir, { recursive: true, force: true });
+}
+
+/**
+ * The invoker's capacity alone: an API-only node accepts N invocations (nothing runs them), then a node with the
+ * invoker starts on the same store and drains the queue; rate = N / time until every record is committed.
+ */
+async function benchDrain(store: string, column: string): Promise<Row[]> {
+  const total = QUICK ? 3000 : 10000;
+  const api = await startFlare(store, 'api');
+  const h = { authorization: api.auth };
+  try {
+    await put(api, 'noop', 'function main(){ return {} }');
+    let sent = 0;
+    const client = async () => {
+      while (sent < total) {
+        sent++;
+        const r = await request(`${api.url}/api/v1/namespaces/_/actions/noop?blocking=false`, 'POST', h, '{}');
+        if (r.status !== 202) throw new Error(`drain enqueue: ${r.status} ${r.body}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, client));
+  } finally {
+    await stopFlare(api, true);
+  }
+  const node = await startFlare(store, 'all', { dir: api.dir, auth: api.raw });
+  try {
+    const t0 = Date.now();
+    for (;;) {
+      if ((await countRecords(node)) >= total) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return [{ name: 'invoker drain (queued → records durable)', value: Math.round((total / (Date.now() - t0)) * 1000), unit: '/s', column }];
+  } finally {
+    await stopFlare(node);
+  }
 }
 
 async function put(f: Flare, name: string, code: string): Promise<void> {
@@ -216,17 +252,45 @@ function fmt(n: number | undefined, digits = 3): string {
   return n === undefined ? '' : n >= 100 ? n.toFixed(0) : n.toFixed(digits);
 }
 
+const PG_BASE = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const pgSchemas: string[] = [];
+
+/** A fresh schema per measurement; all are dropped when the run ends. */
+function pgUrl(): string {
+  const schema = `flare_bench_${randomBytes(4).toString('hex')}`;
+  pgSchemas.push(schema);
+  return `${PG_BASE}?schema=${schema}`;
+}
+
+async function dropPgSchemas(): Promise<void> {
+  if (!pgSchemas.length) return;
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: PG_BASE });
+  try {
+    await c.connect();
+    for (const s of pgSchemas) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  } catch (err) {
+    console.error(`could not drop bench schemas: ${(err as Error).message}`);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`Flare benchmark — ${cpus().length} cores, Node ${process.version}${QUICK ? ' (quick)' : ''}`);
   const fl = await floor();
   const rows: Row[] = [{ name: 'floor: bare Fastify POST', ...fl, unit: 'ms', column: 'floor' }];
   const stores = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
   for (const store of stores) {
-    if (store === 'sqlite') rows.push(...(await benchFlare('sqlite', 'sqlite')));
+    if (store === 'sqlite') {
+      rows.push(...(await benchFlare('sqlite', 'sqlite')));
+      rows.push(...(await benchDrain('sqlite', 'sqlite')));
+    }
     if (store === 'postgres') {
-      const url = `${process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'}?schema=flare_bench_${randomBytes(4).toString('hex')}`;
+      const url = pgUrl();
       try {
         rows.push(...(await benchFlare(url, 'postgres')));
+        rows.push(...(await benchDrain(pgUrl(), 'postgres')));
       } catch (err) {
         console.error(`postgres column skipped: ${(err as Error).message}`);
       }
@@ -243,6 +307,7 @@ async function main(): Promise<void> {
     console.log(`${pad(r.name, 52)}${pad(r.column ?? '', 12)}${pad(fmt(r.p50), 10)}${pad(fmt(r.p99), 10)}${pad(r.value !== undefined ? `${r.value}${r.unit}` : '', 10)}${ratio}`);
   }
   writeFileSync(join(ROOT, 'bench-results.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+  await dropPgSchemas();
   agent.destroy();
 }
 

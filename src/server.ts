@@ -122,7 +122,9 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
     async close() {
       stopSweeper();
       await scheduler?.stop();
-      await app.close();
+      // Stop accepting; in-flight requests get a moment to finish (their invocations are durable either way), but a
+      // client that keeps a keep-alive connection busy must not hold the shutdown open.
+      await Promise.race([app.close(), new Promise((r) => setTimeout(r, 3_000).unref())]);
       closeApi();
       await invoker?.stop();
       await runtime?.close();

@@ -41,6 +41,8 @@ export function registerServe(program: Command): void {
       const stop = async () => {
         if (stopping) return;
         stopping = true;
+        // Whatever hangs, the process ends: leases resolve anything left running, executors die with their sandbox.
+        setTimeout(() => process.exit(0), 15_000).unref();
         await flare.close();
         process.exit(0);
       };
