@@ -223,6 +223,21 @@ test('arrays pass through unmerged; non-blocking returns the sequence id; a bloc
   assert.equal(later.statusCode, 0);
 });
 
+test('a web-exported sequence answers on the web route with the last component\'s response', async () => {
+  await putAction(s, 'webinc', 'function main(a) { return { n: Number(a.n) + 1, m: a.__ow_method } }');
+  await putAction(s, 'webbody', 'function main(a) { return { body: "n=" + a.n + " m=" + a.m } }');
+  const p = await putSeq('webseq', ['/_/webinc', '/_/webbody'], { annotations: [{ key: 'web-export', value: true }] });
+  assert.equal(p.status, 200);
+  const r = await fetch(`${s.url}/api/v1/web/${s.namespace}/default/webseq?n=4`);
+  assert.equal(r.status, 200);
+  assert.equal(await r.text(), 'n=5 m=get');
+  const id = r.headers.get('x-openwhisk-activation-id');
+  assert.ok(id);
+  const rec = await waitForRecord(s, id!);
+  assert.equal(ann(rec, 'kind'), 'sequence');
+  assert.equal(rec.logs.length, 2);
+});
+
 test('waiting sequences hold no executor slot (one-slot node), and kill -9 while one waits still ends with a record', async () => {
   // The component leaves a mark on the host when it starts, so this server runs functions unsandboxed
   // (FLARE_SANDBOX=off, as durability.test.ts): it checks the queue and invoker, not the isolation.
@@ -293,8 +308,10 @@ test('PostgreSQL, 1 API + 2 invoker nodes: components complete across nodes and 
     return n;
   };
   try {
+    // One after another: a node that failed to start must not leave a sibling starting after the cleanup ran.
     const api = await start('api');
-    await Promise.all([start('invoker'), start('invoker')]);
+    await start('invoker');
+    await start('invoker');
     // __OW_API_HOST of an invoker node is its own URL: it tells which node ran each component.
     await putAction(api, 'step', `async function main(a) {
       await new Promise((r) => setTimeout(r, 150));
