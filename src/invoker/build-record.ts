@@ -1,5 +1,5 @@
 // Turns a run outcome (or a failure to run) into the activation record (§4, D1, D13).
-import type { ActionDoc, ActivationRecord, ClaimedInvocation, KeyValue } from '../types.js';
+import type { ActionDoc, ActivationRecord, ActivationResponse, ClaimedInvocation, KeyValue } from '../types.js';
 import { STATUS_TEXT } from '../types.js';
 import type { RunOutcome } from '../runtime/runtime.js';
 
@@ -7,67 +7,65 @@ function resultSize(result: unknown): number {
   return Buffer.byteLength(JSON.stringify(result ?? {}));
 }
 
-export function buildRecord(inv: ClaimedInvocation, action: ActionDoc, outcome: RunOutcome): ActivationRecord {
-  const annotations: KeyValue[] = [
-    { key: 'path', value: `${inv.actionNamespace}/${inv.actionName}` },
-    { key: 'waitTime', value: Math.max(0, outcome.start - inv.received) },
-    { key: 'kind', value: action.exec.kind },
-    { key: 'timeout', value: outcome.timeout },
-    { key: 'limits', value: { concurrency: action.limits.concurrency, logs: action.limits.logs, memory: action.limits.memory, timeout: action.limits.timeout } },
-  ];
-  if (outcome.initTime !== undefined) annotations.push({ key: 'initTime', value: outcome.initTime });
-  for (const a of inv.annotations ?? []) annotations.push(a);
-  const statusCode = outcome.statusCode;
+function limitsAnnotation(action: ActionDoc, memory = action.limits.memory): KeyValue {
+  const l = action.limits;
+  return { key: 'limits', value: { concurrency: l.concurrency, logs: l.logs, memory, timeout: l.timeout } };
+}
+
+function pathAnnotation(inv: ClaimedInvocation): KeyValue {
+  return { key: 'path', value: `${inv.actionNamespace}/${inv.actionName}` };
+}
+
+function response(statusCode: ActivationRecord['statusCode'], result: unknown, size?: number): ActivationResponse {
+  return { status: STATUS_TEXT[statusCode], statusCode, success: statusCode === 0, result, size: size ?? resultSize(result) };
+}
+
+/** The parts every record shares, in wire field order; the invocation's own annotations (binding, cause…) go last. */
+function record(
+  inv: ClaimedInvocation,
+  version: string,
+  timing: { start: number; end: number; duration: number },
+  resp: ActivationResponse,
+  logs: string[],
+  annotations: KeyValue[],
+): ActivationRecord {
   return {
     namespace: inv.namespace,
     name: inv.actionName,
-    version: action.version,
+    version,
     subject: inv.subject,
     activationId: inv.activationId,
     ...(inv.cause ? { cause: inv.cause } : {}),
-    start: outcome.start,
-    end: outcome.end,
-    duration: Math.max(0, outcome.end - outcome.start),
-    statusCode,
-    response: {
-      status: STATUS_TEXT[statusCode],
-      statusCode,
-      success: statusCode === 0,
-      result: outcome.result,
-      size: outcome.size ?? resultSize(outcome.result),
-    },
-    logs: outcome.logs,
-    annotations,
+    start: timing.start,
+    end: timing.end,
+    duration: timing.duration,
+    statusCode: resp.statusCode,
+    response: resp,
+    logs,
+    annotations: [...annotations, ...(inv.annotations ?? [])],
     publish: false,
   };
+}
+
+export function buildRecord(inv: ClaimedInvocation, action: ActionDoc, outcome: RunOutcome): ActivationRecord {
+  const annotations: KeyValue[] = [
+    pathAnnotation(inv),
+    { key: 'waitTime', value: Math.max(0, outcome.start - inv.received) },
+    { key: 'kind', value: action.exec.kind },
+    { key: 'timeout', value: outcome.timeout },
+    limitsAnnotation(action),
+  ];
+  if (outcome.initTime !== undefined) annotations.push({ key: 'initTime', value: outcome.initTime });
+  const timing = { start: outcome.start, end: outcome.end, duration: Math.max(0, outcome.end - outcome.start) };
+  return record(inv, action.version, timing, response(outcome.statusCode, outcome.result, outcome.size), outcome.logs, annotations);
 }
 
 /** A record for an invocation Flare could not run or finish (statusCode 3, "whisk internal error"). */
 export function internalErrorRecord(inv: ClaimedInvocation, message: string, action?: ActionDoc): ActivationRecord {
   const now = Date.now();
-  const annotations: KeyValue[] = [{ key: 'path', value: `${inv.actionNamespace}/${inv.actionName}` }];
-  if (action) {
-    annotations.push({ key: 'kind', value: action.exec.kind });
-    annotations.push({ key: 'limits', value: { concurrency: action.limits.concurrency, logs: action.limits.logs, memory: action.limits.memory, timeout: action.limits.timeout } });
-  }
-  for (const a of inv.annotations ?? []) annotations.push(a);
-  const result = { error: message };
-  return {
-    namespace: inv.namespace,
-    name: inv.actionName,
-    version: action?.version ?? '0.0.0',
-    subject: inv.subject,
-    activationId: inv.activationId,
-    ...(inv.cause ? { cause: inv.cause } : {}),
-    start: inv.received,
-    end: now,
-    duration: Math.max(0, now - inv.received),
-    statusCode: 3,
-    response: { status: STATUS_TEXT[3], statusCode: 3, success: false, result, size: resultSize(result) },
-    logs: [],
-    annotations,
-    publish: false,
-  };
+  const annotations = action ? [pathAnnotation(inv), { key: 'kind', value: action.exec.kind }, limitsAnnotation(action)] : [pathAnnotation(inv)];
+  const timing = { start: inv.received, end: now, duration: Math.max(0, now - inv.received) };
+  return record(inv, action?.version ?? '0.0.0', timing, response(3, { error: message }), [], annotations);
 }
 
 export const INTERRUPTED_MESSAGE =
@@ -91,27 +89,12 @@ export function buildSequenceRecord(inv: ClaimedInvocation, action: ActionDoc, o
   const nested = (inv.annotations ?? []).some((a) => a.key === 'causedBy' && a.value === 'sequence');
   const annotations: KeyValue[] = [
     { key: 'topmost', value: !nested },
-    { key: 'path', value: `${inv.actionNamespace}/${inv.actionName}` },
+    pathAnnotation(inv),
     { key: 'waitTime', value: Math.max(0, o.start - inv.received) },
     { key: 'kind', value: 'sequence' },
-    { key: 'limits', value: { concurrency: action.limits.concurrency, logs: action.limits.logs, memory: o.memory, timeout: action.limits.timeout } },
+    limitsAnnotation(action, o.memory),
   ];
-  for (const a of inv.annotations ?? []) annotations.push(a);
   const statusCode = o.response.statusCode;
-  return {
-    namespace: inv.namespace,
-    name: inv.actionName,
-    version: action.version,
-    subject: inv.subject,
-    activationId: inv.activationId,
-    ...(inv.cause ? { cause: inv.cause } : {}),
-    start: o.start,
-    end: o.end,
-    duration: o.duration,
-    statusCode,
-    response: { ...o.response, status: STATUS_TEXT[statusCode], success: statusCode === 0 },
-    logs: o.componentIds,
-    annotations,
-    publish: false,
-  };
+  const resp = { ...o.response, status: STATUS_TEXT[statusCode], success: statusCode === 0 };
+  return record(inv, action.version, { start: o.start, end: o.end, duration: o.duration }, resp, o.componentIds, annotations);
 }
