@@ -8,6 +8,7 @@ import type { ActionDoc, ActivationRecord, ClaimedInvocation, Invocation, KeyVal
 import { STATUS_TEXT } from '../types.js';
 import { newActivationId } from '../ids.js';
 import { annotation } from '../api/action-doc.js';
+import { ApiError } from '../api/errors.js';
 import { buildSequenceRecord } from './build-record.js';
 import { lookup, queueIdentity, SequenceMessages, type SequenceExec } from './sequence-components.js';
 
@@ -65,7 +66,11 @@ export async function runSequence(
 
   for (const component of action.exec.components) {
     if (o.signal?.aborted) return undefined;
-    const target = await lookup(o.store, identity, component).catch(() => undefined);
+    // Gone, or no longer shared with this namespace: "does not exist". A store failure is thrown (internal error).
+    const target = await lookup(o.store, identity, component).catch((err) => {
+      if (err instanceof ApiError) return undefined;
+      throw err;
+    });
     if (!target) {
       response = errorResponse(1, SequenceMessages.componentMissing);
       break;
