@@ -314,3 +314,15 @@ test('web actions: synchronous only (D12), http mapping, and a record is kept', 
   assert.equal(json.status, 200);
   assert.equal((await json.json()).body, 'hi post post');
 });
+
+test('logs stay with their activation when quiet and logging runs alternate on one warm executor', async () => {
+  await putAction(s, 'chatty', 'function main(a){ if (a.out) console.log(a.out); if (a.err) console.error(a.err); if (a.partial) process.stdout.write(a.partial); return {} }');
+  const calls = [{ out: 'one' }, {}, { err: 'two' }, {}, { partial: 'no newline' }, {}, { out: 'three', err: 'four' }];
+  const got: string[][] = [];
+  for (const p of calls) {
+    const rec = await (await invoke('chatty', p)).json();
+    const full = await waitForRecord(s, rec.activationId);
+    got.push(full.logs.map((l: string) => l.slice(31)).sort()); // stdout and stderr are separate pipes: no order between them
+  }
+  assert.deepEqual(got, [['stdout: one'], [], ['stderr: two'], [], ['stdout: no newline'], [], ['stdout: three', 'stderr: four']]);
+});

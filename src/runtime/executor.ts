@@ -158,7 +158,10 @@ export class Executor {
     this.replyLen = 0;
     this.replySize = 0;
     const sp = raw.indexOf(32);
-    const status = Number(raw.subarray(0, sp < 0 ? raw.length : sp).toString());
+    // "<status>" or "<status>/<sentinel mask>" (the streams that end with a sentinel; both when absent).
+    const [statusText, maskText] = raw.subarray(0, sp < 0 ? raw.length : sp).toString().split('/');
+    const status = Number(statusText);
+    if (maskText !== undefined) this.logs.expect(Number(maskText));
     // "0 {}" is the runner saying it has booted (sent once, before any request is answered).
     if (status === 0) {
       this.booted = true;

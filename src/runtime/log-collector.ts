@@ -26,7 +26,8 @@ export class LogCollector {
   private bytes = 0;
   private limit = 0;
   private truncated = false;
-  private sentinels = 0;
+  /** Per stream: its end-of-activation sentinel arrived, or the runner said none will come. */
+  private ended = { stdout: false, stderr: false };
   private waiters: Array<() => void> = [];
   private closed = 0;
   private readonly partial: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] };
@@ -44,7 +45,7 @@ export class LogCollector {
     this.bytes = 0;
     this.limit = limitBytes;
     this.truncated = false;
-    this.sentinels = 0;
+    this.ended = { stdout: false, stderr: false };
   }
 
   /** Resolves when both sentinels have arrived, both streams closed, or the grace period ran out. */
@@ -81,8 +82,15 @@ export class LogCollector {
     return out;
   }
 
+  /** The runner's reply said which streams carry a sentinel (bit 1 stdout, bit 2 stderr); others are done. */
+  expect(mask: number): void {
+    if (!(mask & 1)) this.ended.stdout = true;
+    if (!(mask & 2)) this.ended.stderr = true;
+    this.notify();
+  }
+
   private done(): boolean {
-    return this.sentinels >= 2 || this.closed >= 2;
+    return (this.ended.stdout && this.ended.stderr) || this.closed >= 2;
   }
 
   private notify(): void {
@@ -129,7 +137,7 @@ export class LogCollector {
     this.partial[stream] = [];
     this.partialLen[stream] = 0;
     this.partialDropped[stream] = false;
-    this.sentinels++;
+    this.ended[stream] = true;
     this.notify();
     let rest = at + SENTINEL_BUF.length;
     if (buf[rest] === 10) rest++;
@@ -166,7 +174,7 @@ export class LogCollector {
     if (buf.length >= SENTINEL_BUF.length && buf.subarray(buf.length - SENTINEL_BUF.length).equals(SENTINEL_BUF)) {
       const before = buf.subarray(0, buf.length - SENTINEL_BUF.length);
       if (before.length > 0) this.addLine(stream, before, dropped);
-      this.sentinels++;
+      this.ended[stream] = true;
       this.notify();
       return;
     }
