@@ -324,5 +324,5 @@ test('logs stay with their activation when quiet and logging runs alternate on o
     const full = await waitForRecord(s, rec.activationId);
     got.push(full.logs.map((l: string) => l.slice(31)).sort()); // stdout and stderr are separate pipes: no order between them
   }
-  assert.deepEqual(got, [['stdout: one'], [], ['stderr: two'], [], ['stdout: no newline'], [], ['stdout: three', 'stderr: four']]);
+  assert.deepEqual(got, [['stdout: one'], [], ['stderr: two'], [], ['stdout: no newline'], [], ['stderr: four', 'stdout: three']]);
 });
