@@ -54,7 +54,8 @@ export class InvocationService {
       actionNamespace: action.ownerNamespace,
       actionName: action.actionName,
       actionUpdated: action.doc.updated,
-      params: { ...action.defaults, ...payload },
+      // A sequence's first component gets the raw payload: its components merge their own parameters (§7).
+      params: action.doc.exec.kind === 'sequence' ? { ...payload } : { ...action.defaults, ...payload },
       transactionId: opts.transactionId,
       received: opts.received,
       blocking: opts.blocking,

@@ -79,7 +79,11 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20s:\n${out}`)), 20_000);
+    const timer = setTimeout(() => {
+      // A child left running would keep the test runner waiting forever.
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not start in 20s:\n${out}`));
+    }, 20_000);
     const check = () => {
       const m = /API host:\s+(http:\/\/\S+)/.exec(out);
       if (m) {
