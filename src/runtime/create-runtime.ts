@@ -168,10 +168,18 @@ class PoolRuntime implements Runtime {
     let initTime: number | undefined;
     let ex = this.takeWarm(key);
     let served: RunOutcome['executor'] = 'warm';
+    let code = action.exec.code;
+    const coldStart = Date.now();
+    if (!ex && code === undefined && req.loadCode) {
+      // Loading the code may take a store round trip; an executor of this action released meanwhile is taken
+      // instead of starting (and making room for) another one.
+      code = await req.loadCode();
+      ex = this.takeWarm(key);
+      if (ex) start = Date.now();
+    }
     if (!ex) {
       // Cold path (stem cell or new process): start covers code preparation and init.
-      start = Date.now();
-      const code = action.exec.code ?? (req.loadCode ? await req.loadCode() : undefined);
+      start = coldStart;
       if (code === undefined) {
         return { statusCode: 3, result: { error: 'Action could not be found or may have been deleted.' }, logs: [], start, end: Date.now(), timeout: false };
       }

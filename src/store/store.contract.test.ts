@@ -521,7 +521,7 @@ for (const adapter of adapters) {
         const doneB: string[] = [];
         b.onEnqueued(() => wakeB++);
         b.onCompleted((id) => doneB.push(id));
-        const inv = invocation('ns');
+        const inv = invocation('ns', { blocking: true }); // completions cross nodes for invocations someone waits on
         await a.enqueue(inv);
         await until('B woken by A enqueue', () => wakeB >= 1);
         const [claimed] = await b.claim('b', 1, 10_000);
@@ -541,7 +541,7 @@ for (const adapter of adapters) {
         }
         const before = wakeB;
         await until('B listener reconnected', () => b.listenerPid !== undefined && b.listenerPid !== pid && wakeB > before, 8000);
-        const inv2 = invocation('ns');
+        const inv2 = invocation('ns', { blocking: true });
         const woke = wakeB;
         await a.enqueue(inv2);
         await until('B woken after reconnect', () => wakeB > woke);

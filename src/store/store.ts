@@ -111,7 +111,11 @@ export interface Store {
   // ---- notifications (in-process for SQLite, LISTEN/NOTIFY for PostgreSQL) ----
   /** Called when work may be waiting in the queue. Returns an unsubscribe function. */
   onEnqueued(listener: () => void): () => void;
-  /** Called after records are committed; `record` is passed when the adapter has it at hand. */
+  /**
+   * Called after records are committed; `record` is passed when the adapter has it at hand. Listeners in the
+   * completing process hear every record; other nodes hear those of invocations enqueued with `blocking: true`
+   * (someone may be waiting for them: blocking and web calls, sequence components).
+   */
   onCompleted(listener: (activationId: string, record?: ActivationRecord) => void): () => void;
 }
 

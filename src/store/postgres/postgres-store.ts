@@ -450,11 +450,13 @@ function statements(s: string, channels: { enqueued: string; completed: string }
       RETURNING q.payload, q.state, q.attempts, q.seq`,
     countInFlight: `SELECT count(*) AS n FROM ${s}.queue WHERE namespace = $1`,
     countInFlightUpTo: `SELECT count(*) AS n FROM (SELECT 1 FROM ${s}.queue WHERE namespace = $1 LIMIT $2) AS upto`,
-    complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[])),
+    // Completions are announced only for invocations someone waits for (blocking calls, web calls, sequence
+    // components): a NOTIFY serialises commits cluster-wide, and non-blocking work has no waiter to wake.
+    complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) RETURNING activation_id, payload),
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[])
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id),
-      n AS (SELECT pg_notify('${channels.completed}', id) FROM unnest($1::text[]) AS id)
+      n AS (SELECT pg_notify('${channels.completed}', d.activation_id) FROM d WHERE (d.payload::jsonb ->> 'blocking') = 'true')
       SELECT array(SELECT activation_id FROM i) AS inserted, (SELECT count(*) FROM n) AS notified`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
