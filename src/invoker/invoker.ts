@@ -28,6 +28,7 @@ export interface InvokerOptions {
 }
 
 const MAX_CLAIM = 64;
+const CLAIM_BATCH = 4;
 
 export class Invoker {
   readonly owner = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -100,10 +101,14 @@ export class Invoker {
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       void this.pump();
-    });
+    };
+    // With a backlog and most slots busy, slots free up one at a time: waiting a millisecond lets a few gather so
+    // one claim transaction serves them together. An idle invoker claims at once.
+    if (this.running > 0 && this.freeSlots() < CLAIM_BATCH) setTimeout(run, 1);
+    else setImmediate(run);
   }
 
   private freeSlots(): number {
