@@ -274,7 +274,7 @@ function invocationFor(): Invocation {
     params: {},
     transactionId: randomUUID().replace(/-/g, ''),
     received: Date.now(),
-    blocking: false,
+    blocking: true, // a caller waits on another node: its completion crosses by NOTIFY
   };
 }
 
