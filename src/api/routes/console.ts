@@ -39,11 +39,11 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
     wildcard: false,
     index: false,
     cacheControl: false,
-    setHeaders(reply, path) {
-      reply.header('X-Content-Type-Options', 'nosniff');
+    setHeaders(res, path) {
+      res.setHeader('X-Content-Type-Options', 'nosniff');
       // Vite puts a content hash in every asset name, so they never change under the same URL.
       const hashed = relative(distDir, path).split(sep)[0] === 'assets';
-      reply.header('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+      res.setHeader('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
 
