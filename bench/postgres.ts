@@ -16,14 +16,9 @@ import { run, Logger, type Runner } from 'graphile-worker';
 import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
 import type { Store } from '../src/store/store.js';
 import type { ActivationRecord, Invocation } from '../src/types.js';
+import { percentile, type BenchRow } from './stats.js';
 
-export interface BenchRow {
-  name: string;
-  p50?: number;
-  p99?: number;
-  value?: number;
-  unit: string;
-}
+export type { BenchRow };
 
 const PG_URL = process.env.FLARE_BENCH_PG_URL ?? process.env.FLARE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const WORKERS = 10;
@@ -320,8 +315,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> 
 }
 
 function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!);
+  return round(percentile([...xs].sort((a, b) => a - b), p));
 }
 
 function round(x: number): number {

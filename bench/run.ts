@@ -9,19 +9,13 @@ import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { percentile, timeCalls, type BenchRow } from './stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 500 : 3000;
 
-export interface Row {
-  name: string;
-  p50?: number;
-  p99?: number;
-  value?: number;
-  unit: string;
-  column?: string;
-}
+type Row = BenchRow;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -39,20 +33,9 @@ function request(url: string, method: string, headers: Record<string, string>, b
   });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function timeLoop(n: number, fn: () => Promise<void>): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < Math.min(200, n / 5); i++) await fn(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+  return timeCalls(n, fn);
 }
 
 function waitForLine(proc: ChildProcess, re: RegExp): Promise<string> {

@@ -7,14 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { createRuntime, type RuntimeOptions } from '../src/runtime/create-runtime.js';
 import type { RunRequest, Runtime } from '../src/runtime/runtime.js';
 import type { ActionDoc } from '../src/types.js';
+import { percentile as pct, timeCalls, type BenchRow } from './stats.js';
 
-export interface BenchRow {
-  name: string;
-  p50?: number;
-  p99?: number;
-  value?: number;
-  unit: string;
-}
+export type { BenchRow };
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -47,19 +42,9 @@ function req(a: ActionDoc): RunRequest {
   };
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function measure(n: number, fn: () => Promise<void>): Promise<{ p50: number; p99: number }> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return { p50: +pct(times, 50).toFixed(3), p99: +pct(times, 99).toFixed(3) };
+  const { p50, p99 } = await timeCalls(n, fn);
+  return { p50: +p50.toFixed(3), p99: +p99.toFixed(3) };
 }
 
 async function withRuntime<T>(opts: Partial<RuntimeOptions>, fn: (rt: Runtime) => Promise<T>): Promise<T> {
