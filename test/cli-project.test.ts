@@ -2,33 +2,26 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, waitFor, FLARE_BIN, type TestServer } from './helpers/server.js';
-import { runCli, tempConfigDir } from './helpers/cli.js';
+import { waitFor, FLARE_BIN, type TestServer } from './helpers/server.js';
+import { connectedCli, runCli, type ConnectedCli } from './helpers/cli.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'projects', 'sample');
 
 let server: TestServer;
-let configDir: string;
 let work: string;
 let env: Record<string, string>;
 
+let cli: ConnectedCli;
+
 before(async () => {
-  server = await startServer();
-  configDir = tempConfigDir();
-  env = { FLARE_CONFIG_DIR: configDir };
-  work = mkdtempSync(join(tmpdir(), 'flare-projects-'));
-  const r = await runCli(['connect', '--apihost', server.url, '--auth', server.auth], { env });
-  assert.equal(r.code, 0, r.stderr);
+  cli = await connectedCli('flare-projects-');
+  ({ server, env, work } = cli);
 });
 
 after(async () => {
-  await server?.stop();
-  server?.cleanup();
-  rmSync(work, { recursive: true, force: true });
-  rmSync(configDir, { recursive: true, force: true });
+  await cli?.close();
 });
 
 function copyFixture(name: string): string {

@@ -3,9 +3,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, putAction, newAuth, FLARE_BIN, type TestServer } from './helpers/server.js';
+import { hostProcessesWith } from '../src/runtime/test-helpers.js';
 
 let s: TestServer;
 let other: { authHeader: string; ns: string };
@@ -61,18 +62,6 @@ function hostile(name: string, fn: () => Promise<void>) {
   });
 }
 
-function hostProcessesWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) found.push(Number(p));
-    } catch {
-      /* exited */
-    }
-  }
-  return found;
-}
 
 test('GET /api/v1 reports the sandbox mode', async () => {
   const info = await (await fetch(`${s.url}/api/v1`)).json();

@@ -2,33 +2,26 @@
 // processes against a real `flare serve` (doctl-cli.md §1.3, §1.7, §2.3, §4.5).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, putAction, type TestServer } from './helpers/server.js';
-import { runCli, tempConfigDir } from './helpers/cli.js';
+import { putAction, type TestServer } from './helpers/server.js';
+import { connectedCli, runCli, type ConnectedCli } from './helpers/cli.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'projects', 'triggers');
 
 let server: TestServer;
-let configDir: string;
 let work: string;
 let env: Record<string, string>;
 
+let cli: ConnectedCli;
+
 before(async () => {
-  server = await startServer({ env: { FLARE_SANDBOX: process.env.FLARE_SANDBOX ?? 'off' } });
-  configDir = tempConfigDir();
-  env = { FLARE_CONFIG_DIR: configDir };
-  work = mkdtempSync(join(tmpdir(), 'flare-trig-'));
-  const r = await runCli(['connect', '--apihost', server.url, '--auth', server.auth], { env });
-  assert.equal(r.code, 0, r.stderr);
+  cli = await connectedCli('flare-trig-', { env: { FLARE_SANDBOX: process.env.FLARE_SANDBOX ?? 'off' } });
+  ({ server, env, work } = cli);
 });
 
 after(async () => {
-  await server?.stop();
-  server?.cleanup();
-  rmSync(work, { recursive: true, force: true });
-  rmSync(configDir, { recursive: true, force: true });
+  await cli?.close();
 });
 
 const v2 = (name = '') => `/v2/functions/namespaces/_/triggers${name ? `/${name}` : ''}`;

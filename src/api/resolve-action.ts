@@ -33,7 +33,8 @@ function addParams(into: Record<string, unknown>, params: KeyValue[] | undefined
   for (const p of params ?? []) if (!p.init) into[p.key] = p.value;
 }
 
-export async function resolveAction(store: Store, identity: Identity, nsParam: string, path: string): Promise<ResolvedAction> {
+/** With `withCode`, `doc.exec.code` is filled in (GET of an action); invokes never read code here. */
+export async function resolveAction(store: Store, identity: Identity, nsParam: string, path: string, withCode = false): Promise<ResolvedAction> {
   const ns = resolveNamespace(nsParam, identity);
   const { pkg, name } = splitActionPath(path);
   const defaults: Record<string, unknown> = {};
@@ -65,7 +66,7 @@ export async function resolveAction(store: Store, identity: Identity, nsParam: s
     throw forbidden(`${ns}/${name}`);
   }
   const actionName = pkgName ? `${pkgName}/${name}` : name;
-  const found = await store.getEntity<ActionDoc>(ownerNamespace, 'action', actionName, false);
+  const found = await store.getEntity<ActionDoc>(ownerNamespace, 'action', actionName, withCode);
   if (!found) throw notFound();
   const doc = found.doc;
   addParams(defaults, pkgDoc?.parameters);

@@ -3,9 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { testRuntime, action, request, type TestRuntime } from './test-helpers.js';
+import { testRuntime, action, request, hostProcessesWith, type TestRuntime } from './test-helpers.js';
 
 let t: TestRuntime;
 let isolated = false;
@@ -26,7 +26,6 @@ after(async () => {
   await t.close();
 });
 
-const opts = { skip: false as boolean | string };
 function hostile(name: string, fn: () => Promise<void>) {
   test(name, async (ctx) => {
     if (!isolated) return ctx.skip(`no isolation here: ${t.rt.sandbox.description}`);
@@ -43,18 +42,6 @@ async function ordinaryStillAnswers() {
   assert.deepEqual(o.result, { ok: 42 });
 }
 
-function hostProcessesWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) found.push(Number(p));
-    } catch {
-      /* exited */
-    }
-  }
-  return found;
-}
 
 test('sandbox status is reported', () => {
   assert.equal(typeof t.rt.sandbox.isolated, 'boolean');

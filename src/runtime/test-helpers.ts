@@ -1,5 +1,5 @@
 // Helpers for the runtime's own tests: real Runtime instances and action documents.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -68,4 +68,18 @@ export function request(a: ActionDoc, params: Record<string, unknown> = {}, extr
 
 export function logText(o: RunOutcome): string[] {
   return o.logs.map((l) => l.replace(/^\S+\s+(stdout|stderr): /, '$1: '));
+}
+
+/** Host processes whose command line contains `marker` (escapees of a sandbox would show up here). */
+export function hostProcessesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) found.push(Number(p));
+    } catch {
+      /* exited */
+    }
+  }
+  return found;
 }

@@ -1,9 +1,9 @@
 // Runs `node bin/flare …` as a child process (the real CLI) and collects its exit code and output.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FLARE_BIN, ROOT } from './server.js';
+import { FLARE_BIN, ROOT, startServer, type StartOptions, type TestServer } from './server.js';
 
 export interface CliResult {
   code: number | null;
@@ -48,4 +48,36 @@ export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliRes
 /** A fresh credentials directory for one test (FLARE_CONFIG_DIR). */
 export function tempConfigDir(): string {
   return mkdtempSync(join(tmpdir(), 'flare-cli-'));
+}
+
+export interface ConnectedCli {
+  server: TestServer;
+  /** Environment for runCli: FLARE_CONFIG_DIR of a credentials file connected to `server`. */
+  env: Record<string, string>;
+  configDir: string;
+  /** A scratch directory for projects. */
+  work: string;
+  close(): Promise<void>;
+}
+
+/** A real server, a fresh credentials directory connected to it with `flare connect`, and a scratch directory. */
+export async function connectedCli(workPrefix: string, opts: StartOptions = {}): Promise<ConnectedCli> {
+  const server = await startServer(opts);
+  const configDir = tempConfigDir();
+  const env = { FLARE_CONFIG_DIR: configDir };
+  const work = mkdtempSync(join(tmpdir(), workPrefix));
+  const r = await runCli(['connect', '--apihost', server.url, '--auth', server.auth], { env });
+  if (r.code !== 0) throw new Error(`flare connect failed: ${r.stderr}`);
+  return {
+    server,
+    env,
+    configDir,
+    work,
+    async close() {
+      await server.stop();
+      server.cleanup();
+      rmSync(work, { recursive: true, force: true });
+      rmSync(configDir, { recursive: true, force: true });
+    },
+  };
 }

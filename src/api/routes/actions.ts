@@ -34,12 +34,8 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
       return list(ns, pkg, req.query);
     }
     const withCode = req.query.code === undefined ? true : parseBool(req.query.code, 'code');
-    const resolved = await resolveAction(store, req.identity, req.params.namespace, path);
-    let code: string | undefined;
-    if (withCode) {
-      code = (await store.getEntity<ActionDoc>(resolved.ownerNamespace, 'action', resolved.actionName, true))?.doc.exec.code;
-    }
-    return actionView(resolved.doc, code, withCode);
+    const resolved = await resolveAction(store, req.identity, req.params.namespace, path, withCode);
+    return actionView(resolved.doc, resolved.doc.exec.code, withCode);
   });
 
   app.put<Req>('/api/v1/namespaces/:namespace/actions/*', async (req) => {
