@@ -28,6 +28,7 @@ export const Messages = {
   actionGone: 'Action could not be found or may have been deleted.',
   finalParams: 'Request defines parameters that are not allowed (e.g., reserved properties).',
   internal: 'An internal error occurred.',
+  inactiveRule: (rule: string, action: string) => `Rule '${rule}' is inactive, action '${action}' was not activated.`,
 } as const;
 
 export const WWW_AUTHENTICATE = { 'WWW-Authenticate': 'Basic realm="OpenWhisk secure realm"' };

@@ -73,7 +73,8 @@ export async function resolveAction(store: Store, identity: Identity, nsParam: s
   addParams(defaults, bindingDoc?.parameters);
   addParams(defaults, doc.parameters);
   if (annotation(doc.annotations, 'final') === true || annotation(pkgDoc?.annotations, 'final') === true) {
-    finalKeys = new Set([...(pkgDoc?.parameters ?? []), ...(doc.parameters ?? [])].map((p) => p.key));
+    // A null default counts as undefined (OpenWhisk): the request may still set it.
+    finalKeys = new Set(Object.entries(defaults).filter(([, v]) => v !== null).map(([k]) => k));
   }
   return { ownerNamespace, actionName, doc, defaults, ...(finalKeys ? { finalKeys } : {}), ...(binding ? { binding } : {}) };
 }

@@ -112,10 +112,12 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
   );
 }
 
-/** HTTP status follows response.statusCode (§3.2); the record goes out with logs: [] (logs are fetched by id). */
+/** HTTP status follows response.statusCode (§3.2); the record goes out with logs: [] (logs are fetched by id), except a
+ * sequence's, whose "logs" are its component activation ids (as OpenWhisk answers them). */
 export function sendBlockingRecord(reply: FastifyReply, record: ActivationRecord, resultOnly: boolean): FastifyReply {
   const status = record.statusCode === 0 ? 200 : record.statusCode === 3 ? 500 : 502;
   const result = record.response.result;
   if (resultOnly || Array.isArray(result)) return reply.code(status).send(result);
-  return reply.code(status).send({ ...record, logs: [] });
+  const sequence = record.annotations.some((a) => a.key === 'kind' && a.value === 'sequence');
+  return reply.code(status).send(sequence ? record : { ...record, logs: [] });
 }

@@ -134,16 +134,18 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
       throttle.check(ns);
       const found = await store.getEntity<TriggerDoc>(ns, 'trigger', req.params.name, false);
       if (!found) throw notFound();
-      const active = Object.entries(found.doc.rules ?? {}).filter(([, l]) => l.status === 'active');
-      if (!active.length) return reply.code(204).send();
+      // No active rule: 204 and no record; otherwise the record lists every rule, inactive ones included (OpenWhisk).
+      const rules = Object.entries(found.doc.rules ?? {});
+      if (!rules.some(([, l]) => l.status === 'active')) return reply.code(204).send();
       const activationId = newActivationId();
       const args: Record<string, unknown> = {};
       for (const p of found.doc.parameters) args[p.key] = p.value;
       Object.assign(args, payload ?? {});
       // 202 at once; the rule invocations and the trigger record follow (§8.1).
-      void fireRules(ctx, req.identity, found.doc, active, args, (payload ?? {}) as Record<string, unknown>, activationId, String(req.id), req.received).catch((err) =>
+      void fireRules(ctx, req.identity, found.doc, rules, args, (payload ?? {}) as Record<string, unknown>, activationId, String(req.id), req.received).catch((err) =>
         ctx.logger.error({ err, trigger: `${ns}/${found.doc.name}` }, 'trigger fire failed'),
       );
+      reply.header('x-openwhisk-activation-id', activationId);
       return reply.code(202).send({ activationId });
     },
   );
@@ -153,7 +155,7 @@ async function fireRules(
   ctx: ApiContext,
   identity: Identity,
   trigger: TriggerDoc,
-  active: [string, NonNullable<TriggerDoc['rules']>[string]][],
+  rules: [string, NonNullable<TriggerDoc['rules']>[string]][],
   args: Record<string, unknown>,
   payload: Record<string, unknown>,
   activationId: string,
@@ -161,8 +163,10 @@ async function fireRules(
   received: number,
 ): Promise<void> {
   const logs = await Promise.all(
-    active.map(async ([rule, link]) => {
+    rules.map(async ([rule, link]) => {
       const action = `${link.action.path}/${link.action.name}`;
+      // Every rule is listed; an inactive one in OpenWhisk's exact words.
+      if (link.status !== 'active') return JSON.stringify({ statusCode: 1, success: false, error: Messages.inactiveRule(rule, action) });
       try {
         const [actNs, ...rest] = action.split('/');
         const resolved = await resolveAction(ctx.store, identity, actNs!, rest.join('/'));

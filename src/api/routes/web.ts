@@ -83,17 +83,19 @@ async function handleWeb(ctx: ApiContext, req: Req, reply: FastifyReply): Promis
   const rawQuery = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
   if (raw) {
     payload.__ow_query = rawQuery;
-    if (body && body.length) payload.__ow_body = isBinaryType(contentType) || contentType === 'application/json' ? body.toString('base64') : body.toString('utf8');
+    // Always present, "" without a body (OpenWhisk).
+    payload.__ow_body = !body || !body.length ? '' : isBinaryType(contentType) || contentType === 'application/json' ? body.toString('base64') : body.toString('utf8');
   } else {
     for (const [k, v] of Object.entries(query)) payload[k] = v;
+    let bodyValue: unknown;
     if (body && body.length) {
       const merged = parseWebBody(body, contentType);
-      if (merged.fields) Object.assign(payload, merged.fields);
-      else payload.__ow_body = merged.text;
+      if ('fields' in merged) Object.assign(payload, merged.fields);
+      else bodyValue = merged.value;
     }
-  }
-  if (Object.keys(payload).some((k) => k.startsWith('__ow_') && !(raw && (k === '__ow_query' || k === '__ow_body')))) {
-    throw new ApiError(400, Messages.finalParams);
+    if (Object.keys(payload).some((k) => k.startsWith('__ow_'))) throw new ApiError(400, Messages.finalParams);
+    // A body that is not a JSON object is not parameters: it is passed whole as __ow_body.
+    if (bodyValue !== undefined) payload.__ow_body = bodyValue;
   }
   payload.__ow_method = req.method.toLowerCase();
   payload.__ow_headers = headers;
@@ -117,11 +119,13 @@ function isBinaryType(ct: string): boolean {
   return !['application/json', 'application/x-www-form-urlencoded', 'application/xml', 'application/javascript'].includes(ct);
 }
 
-function parseWebBody(body: Buffer, ct: string): { fields?: Record<string, unknown>; text?: string } {
+/** A JSON object's fields, or the body as one value: JSON array/scalar itself, text as a string, binary as base64. */
+function parseWebBody(body: Buffer, ct: string): { fields: Record<string, unknown> } | { value: unknown } {
   if (ct === 'application/json' || ct.endsWith('+json') || ct === '') {
     try {
       const v = JSON.parse(body.toString('utf8'));
       if (v && typeof v === 'object' && !Array.isArray(v)) return { fields: v };
+      return { value: v };
     } catch {
       // not JSON: passed as text below
     }
@@ -129,7 +133,7 @@ function parseWebBody(body: Buffer, ct: string): { fields?: Record<string, unkno
   if (ct === 'application/x-www-form-urlencoded') {
     return { fields: Object.fromEntries(new URLSearchParams(body.toString('utf8'))) };
   }
-  return { text: isBinaryType(ct) ? body.toString('base64') : body.toString('utf8') };
+  return { value: isBinaryType(ct) ? body.toString('base64') : body.toString('utf8') };
 }
 
 function sendWebResult(req: FastifyRequest, reply: FastifyReply, record: ActivationRecord, ext: Ext): FastifyReply {
@@ -145,7 +149,10 @@ function sendWebResult(req: FastifyRequest, reply: FastifyReply, record: Activat
     case '.text': {
       const prop = ext.slice(1);
       const v = result?.body ?? result?.[prop];
-      if (typeof v !== 'string') return sendError(reply, req, 404, 'Response does not include requested property.');
+      if (typeof v !== 'string') {
+        if (ext === '.html') return sendError(reply, req, 400, "Response is not valid 'text/html'.");
+        return sendError(reply, req, 404, 'Response does not include requested property.');
+      }
       const type = ext === '.html' ? 'text/html; charset=UTF-8' : ext === '.svg' ? 'image/svg+xml' : 'text/plain; charset=UTF-8';
       return reply.code(200).type(type).send(v);
     }

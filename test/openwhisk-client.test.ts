@@ -1,0 +1,130 @@
+// OpenWhisk semantics (issue 14) driven through the upstream `openwhisk` npm client against a real `flare serve`:
+// web bodies that are not JSON objects, final with null defaults, raw-http without a body, .html errors, trigger fire
+// headers and logs, blocking sequence logs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import openwhisk from 'openwhisk';
+import { startServer, waitFor, type TestServer } from './helpers/server.js';
+
+let s: TestServer;
+let ow: any;
+
+const ECHO = 'function main(a) { return a; }';
+
+before(async () => {
+  s = await startServer({ env: { FLARE_SANDBOX: process.env.FLARE_SANDBOX ?? 'off' } });
+  ow = openwhisk({ apihost: s.url, api_key: s.auth, namespace: s.namespace });
+});
+after(async () => {
+  await s?.stop();
+  s?.cleanup();
+});
+
+const web = (path: string, init?: RequestInit) => fetch(`${s.url}/api/v1/web/${s.namespace}/default/${path}`, init);
+
+test('1. web bodies that are not JSON objects arrive as __ow_body: text, base64 binary, JSON array and scalar', async () => {
+  await ow.actions.create({ name: 'wecho', action: ECHO, annotations: { 'web-export': true } });
+  const text = await web('wecho.json', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'Jane' });
+  assert.equal(text.status, 200);
+  assert.equal((await text.json()).__ow_body, 'Jane');
+  const bin = await web('wecho.json', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([1, 2, 255]) });
+  assert.equal((await bin.json()).__ow_body, Buffer.from([1, 2, 255]).toString('base64'));
+  const arr = await web('wecho.json', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1,"two"]' });
+  assert.deepEqual((await arr.json()).__ow_body, [1, 'two']);
+  const num = await web('wecho.json', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '42' });
+  assert.equal((await num.json()).__ow_body, 42);
+  const obj = await web('wecho.json', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"Jane"}' });
+  const o = await obj.json();
+  assert.equal(o.name, 'Jane');
+  assert.equal(o.__ow_body, undefined, 'a JSON object is parameters, not a body');
+  // A body still cannot smuggle reserved properties in.
+  const smuggle = await web('wecho.json', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"__ow_method":"x"}' });
+  assert.equal(smuggle.status, 400);
+});
+
+test('2. final=true: a null default is still settable by the request, a set one is not', async () => {
+  await ow.actions.create({
+    name: 'wfinal',
+    action: ECHO,
+    params: { fixed: 'f', unset: null },
+    annotations: { 'web-export': true, final: true },
+  });
+  const ok = await web('wfinal.json?unset=u');
+  assert.equal(ok.status, 200);
+  const b = await ok.json();
+  assert.equal(b.unset, 'u');
+  assert.equal(b.fixed, 'f');
+  const refused = await web('wfinal.json?fixed=x');
+  assert.equal(refused.status, 400);
+  assert.match((await refused.json()).error, /not allowed/);
+});
+
+test('3. raw-http without a body passes __ow_body ""', async () => {
+  await ow.actions.create({ name: 'wraw', action: ECHO, annotations: { 'web-export': true, 'raw-http': true } });
+  const r = await web('wraw.json?a=1');
+  assert.equal(r.status, 200);
+  const b = await r.json();
+  assert.equal(b.__ow_body, '');
+  assert.equal(b.__ow_query, 'a=1');
+});
+
+test('4. .html on a result without a string html/body is 400 "Response is not valid \'text/html\'."', async () => {
+  await ow.actions.create({ name: 'wnohtml', action: 'function main() { return { html: 5 }; }', annotations: { 'web-export': true } });
+  const r = await web('wnohtml.html');
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error, "Response is not valid 'text/html'.");
+  await ow.actions.create({ name: 'whtml', action: 'function main() { return { html: "<p>hi</p>" }; }', annotations: { 'web-export': true } });
+  const ok = await web('whtml.html');
+  assert.equal(ok.status, 200);
+  assert.equal(await ok.text(), '<p>hi</p>');
+});
+
+test('5. firing a trigger answers 202 with x-openwhisk-activation-id', async () => {
+  await ow.actions.create({ name: 'tact', action: ECHO });
+  await ow.triggers.create({ name: 'tfire' });
+  await ow.rules.create({ name: 'rfire', trigger: 'tfire', action: 'tact' });
+  const fired = await ow.triggers.invoke({ name: 'tfire', params: { x: 1 } });
+  assert.match(fired.activationId, /^[0-9a-f]{32}$/);
+  const r = await s.api('/api/v1/namespaces/_/triggers/tfire', { method: 'POST', json: {} });
+  assert.equal(r.status, 202);
+  const body = await r.json();
+  assert.equal(r.headers.get('x-openwhisk-activation-id'), body.activationId);
+});
+
+test('6. the trigger record lists every rule, an inactive one in OpenWhisk words', async () => {
+  await ow.actions.create({ name: 'tact2', action: ECHO });
+  await ow.triggers.create({ name: 'tmix' });
+  await ow.rules.create({ name: 'ron', trigger: 'tmix', action: 'tact2' });
+  await ow.rules.create({ name: 'roff', trigger: 'tmix', action: 'tact2' });
+  await ow.rules.disable({ name: 'roff' });
+  const { activationId } = await ow.triggers.invoke({ name: 'tmix' });
+  const rec = await waitFor(async () => {
+    try {
+      return await ow.activations.get({ name: activationId });
+    } catch {
+      return undefined;
+    }
+  }, 20_000);
+  assert.equal(rec.logs.length, 2);
+  const ns = s.namespace;
+  assert.ok(rec.logs.includes(`{"statusCode":1,"success":false,"error":"Rule '${ns}/roff' is inactive, action '${ns}/tact2' was not activated."}`), rec.logs.join('\n'));
+  const on = rec.logs.map((l: string) => JSON.parse(l)).find((l: any) => l.success);
+  assert.equal(on.rule, `${ns}/ron`);
+  assert.match(on.activationId, /^[0-9a-f]{32}$/);
+});
+
+test('7. a blocking invoke of a sequence answers with the component activation ids in logs', async () => {
+  await ow.actions.create({ name: 'sa', action: 'function main(a) { return { n: (a.n || 0) + 1 }; }' });
+  await ow.actions.create({ name: 'sb', action: 'function main(a) { return { n: a.n * 10 }; }' });
+  await ow.actions.create({ name: 'sq', sequence: [`/${s.namespace}/sa`, `/${s.namespace}/sb`] });
+  const rec = await ow.actions.invoke({ name: 'sq', blocking: true, params: { n: 1 } });
+  assert.equal(rec.response.result.n, 20);
+  assert.equal(rec.logs.length, 2);
+  for (const id of rec.logs) {
+    const c = await ow.activations.get({ name: id });
+    assert.equal(c.activationId, id);
+  }
+  // A plain action's blocking answer still carries no logs (they are fetched by id).
+  const plain = await ow.actions.invoke({ name: 'sa', blocking: true });
+  assert.deepEqual(plain.logs, []);
+});
