@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { LivePublisher } from '../live-logs/live-publisher.js';
 import type { ActionDoc, ClaimedInvocation, Invocation } from '../types.js';
 import { RecordWriter } from './record-writer.js';
 import { buildRecord, internalErrorRecord, INTERRUPTED_MESSAGE } from './build-record.js';
@@ -213,6 +214,12 @@ export class Invoker {
       for (const p of action.parameters) {
         if (p.init) env[p.key] = typeof p.value === 'string' ? p.value : JSON.stringify(p.value);
       }
+      const live = new LivePublisher({
+        store,
+        namespace: inv.namespace,
+        activationId: inv.activationId,
+        onError: (err) => this.o.logger.warn({ err, activationId: inv.activationId }, 'live logs could not be written'),
+      });
       const outcome = await runtime.run({
         activationId: inv.activationId,
         transactionId: inv.transactionId,
@@ -228,7 +235,10 @@ export class Invoker {
         env,
         ...(inv.apiKey ? { apiKey: inv.apiKey } : {}),
         apiHost: this.o.apiHost(),
+        observer: live,
       });
+      // A live write still in progress lands before the record, whose commit then deletes it.
+      await live.close();
       this.finish(buildRecord(inv, action, outcome));
     } catch (err) {
       this.o.logger.error({ err, activationId: inv.activationId }, 'activation failed inside Flare');

@@ -187,7 +187,7 @@ class PoolRuntime implements Runtime {
       served = ex ? 'prewarmed' : 'cold';
       ex ??= this.spawn(kind, memoryMb, req.namespace);
       ex.state = 'busy';
-      ex.logs.begin(logLimit);
+      this.observe(ex, req, logLimit);
       const family = kind.split(':')[0];
       let file: { file: string; binary: boolean };
       try {
@@ -218,7 +218,7 @@ class PoolRuntime implements Runtime {
       }
       ex.key = key;
     } else {
-      ex.logs.begin(logLimit);
+      this.observe(ex, req, logLimit);
     }
     const deadline = Date.now() + timeoutMs;
     const env: Record<string, string> = {
@@ -231,6 +231,7 @@ class PoolRuntime implements Runtime {
     };
     if (req.apiKey !== undefined) env.__OW_API_KEY = req.apiKey;
     const reply = await ex.exchange({ op: 'run', value: req.params, env }, timeoutMs);
+    ex.onProgress = undefined;
     // Read the OOM counter before the cgroup goes away with the executor.
     const oom = reply.kind === 'exited' && ex.sandbox.oomKilled();
     // Timeout or death: kill the whole sandbox first so both log streams close.
@@ -243,6 +244,13 @@ class PoolRuntime implements Runtime {
     if (initTime !== undefined) out.initTime = initTime;
     out.executor = served;
     return out;
+  }
+
+  /** Starts collecting the activation's logs; its observer (if any) sees lines and progress as they come. */
+  private observe(ex: Executor, req: RunRequest, logLimit: number): void {
+    const o = req.observer;
+    ex.logs.begin(logLimit, o);
+    ex.onProgress = o ? (json) => o.progress(json) : undefined;
   }
 
   private finishEarly(start: number, m: Mapped): RunOutcome {

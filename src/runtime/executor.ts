@@ -6,6 +6,8 @@ import type { Readable, Writable } from 'node:stream';
 import { LogCollector } from './log-collector.js';
 import type { SandboxHandle } from './sandbox.js';
 
+export const PROGRESS_MAX_BYTES = 4096;
+
 export interface Reply {
   kind: 'reply';
   status: number;
@@ -42,6 +44,8 @@ export class Executor {
   private replySize = 0;
   private exited = false;
   private readonly exitWaiters: Array<() => void> = [];
+  /** Receives the running activation's progress values ("P <json>" lines); set only while one runs. */
+  onProgress?: (json: string) => void;
   /** Called once when the process is gone, whatever the reason. */
   exitHook?: () => void;
 
@@ -160,6 +164,11 @@ export class Executor {
     const sp = raw.indexOf(32);
     // "<status>" or "<status>/<sentinel mask>" (the streams that end with a sentinel; both when absent).
     const [statusText, maskText] = raw.subarray(0, sp < 0 ? raw.length : sp).toString().split('/');
+    // "P <json>": a progress value (the runner caps it at 4 KB; a bigger one from a rogue process is ignored).
+    if (statusText === 'P') {
+      if (sp > 0 && total - sp - 1 <= PROGRESS_MAX_BYTES) this.onProgress?.(raw.subarray(sp + 1).toString('utf8'));
+      return;
+    }
     const status = Number(statusText);
     if (maskText !== undefined) this.logs.expect(Number(maskText));
     // "0 {}" is the runner saying it has booted (sent once, before any request is answered).

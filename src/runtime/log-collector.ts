@@ -21,7 +21,16 @@ export function formatLogLine(ts: string, stream: 'stdout' | 'stderr', line: str
   return `${ts.padEnd(30)} ${stream}: ${line}`;
 }
 
+/** Receives an activation's lines as they are collected (live logs, src/live-logs/). */
+export interface LogSink {
+  /** `seq` is the line's 1-based index in the record's logs. */
+  line(seq: number, line: string): void;
+  /** The log limit was hit: no more lines will be collected. */
+  truncated(): void;
+}
+
 export class LogCollector {
+  private sink: LogSink | undefined;
   private lines: string[] = [];
   private bytes = 0;
   private limit = 0;
@@ -40,7 +49,8 @@ export class LogCollector {
   }
 
   /** Starts collecting for a new activation. `limitBytes` 0 means logs are not collected. */
-  begin(limitBytes: number): void {
+  begin(limitBytes: number, sink?: LogSink): void {
+    this.sink = sink;
     this.lines = [];
     this.bytes = 0;
     this.limit = limitBytes;
@@ -67,6 +77,7 @@ export class LogCollector {
   /** Returns the collected lines and the truncation notice if any. */
   finish(complete: boolean): string[] {
     const out = this.lines;
+    this.sink = undefined;
     if (this.truncated) {
       out.push(
         formatLogLine(
@@ -183,13 +194,15 @@ export class LogCollector {
 
   private addLine(stream: 'stdout' | 'stderr', buf: Buffer, dropped: boolean): void {
     if (this.limit <= 0) return;
-    if (dropped) this.truncated = true;
     if (this.truncated) return;
-    if (this.bytes + buf.length > this.limit) {
+    if (dropped || this.bytes + buf.length > this.limit) {
       this.truncated = true;
+      this.sink?.truncated();
       return;
     }
     this.bytes += buf.length;
-    this.lines.push(formatLogLine(nowNanos(), stream, buf.toString('utf8')));
+    const line = formatLogLine(nowNanos(), stream, buf.toString('utf8'));
+    this.lines.push(line);
+    this.sink?.line(this.lines.length, line);
   }
 }

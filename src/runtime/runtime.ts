@@ -1,6 +1,12 @@
 // The boundary between the invoker and the execution layer. The invoker hands over one activation at a time and gets
 // back an outcome with everything the activation record needs; pools, sandboxes and language runners stay behind it.
 import type { ActionDoc } from '../types.js';
+import type { LogSink } from './log-collector.js';
+
+/** Receives a running activation's lines and progress as they come (live logs, src/live-logs/). */
+export interface RunObserver extends LogSink {
+  progress(json: string): void;
+}
 
 export interface RunRequest {
   activationId: string;
@@ -21,6 +27,8 @@ export interface RunRequest {
   apiKey?: string;
   /** The API host functions can call back (→ __OW_API_HOST). */
   apiHost: string;
+  /** Sees the lines and progress values while the activation runs. */
+  observer?: RunObserver;
 }
 
 export interface RunOutcome {

@@ -23,6 +23,26 @@ export interface PutEntityOptions {
   expectUpdated?: number | null;
 }
 
+/** What a follower reads of a running activation (§4.5): persisted only for long runs, deleted with the record. */
+export interface LiveLogs {
+  /** 'queued' | 'running' while the invocation is in the queue; undefined once it left it (record or never). */
+  state?: 'queued' | 'running';
+  /** Lines with seq > afterSeq, in order; seq is the 1-based index the line will have in the record's logs. */
+  lines: Array<{ seq: number; line: string }>;
+  /** The latest progress value (JSON text) the function published, if any. */
+  progress?: string;
+  /** The log limit was hit: no further lines will come. */
+  truncated?: boolean;
+}
+
+export interface LiveLogsAppend {
+  /** Seq of lines[0] (lines are consecutive). */
+  firstSeq: number;
+  lines: string[];
+  progress?: string;
+  truncated?: boolean;
+}
+
 export interface EnqueueClaim {
   owner: string;
   leaseMs: number;
@@ -97,6 +117,14 @@ export interface Store {
    * Notifies completion listeners.
    */
   complete(records: ActivationRecord[]): Promise<void>;
+
+  // ---- live logs of running activations (src/live-logs/) ----
+  /** Persists a batch of a running activation's lines / progress and tells followers (NOTIFY across nodes). */
+  appendLiveLogs(namespace: string, activationId: string, batch: LiveLogsAppend): Promise<void>;
+  /** The queue state and persisted lines after `afterSeq` of an activation; complete() deletes them with the queue row. */
+  readLiveLogs(namespace: string, activationId: string, afterSeq: number): Promise<LiveLogs>;
+  /** Called when lines were appended (`ended` false) or an activation with live lines got its record (`ended` true). */
+  onLiveLogs(listener: (activationId: string, ended: boolean) => void): () => void;
 
   // ---- activations ----
   getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined>;

@@ -5,6 +5,7 @@ import type { ActivationRecord } from '../../types.js';
 import { ApiError, Messages, badRequest } from '../errors.js';
 import { parseBool, parseEpoch, parseListParams } from '../list-params.js';
 import { ownNamespace } from './namespace-access.js';
+import { LogFollowers } from '../../live-logs/follow-logs.js';
 
 type Req = { Params: { namespace: string; id: string }; Querystring: Record<string, string | undefined> };
 
@@ -43,7 +44,17 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
     return (await load(ownNamespace(req, req.params.namespace), req.params.id)).response;
   });
 
-  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id/logs', async (req) => {
+  const followers = new LogFollowers({
+    store,
+    maxFollowers: 50,
+    lifetimeMs: ctx.config.limits.timeoutMax + 120_000,
+  });
+
+  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id/logs', async (req, reply) => {
+    // ?follow=true: live logs as server-sent events (src/live-logs/); otherwise OpenWhisk's answer, unchanged.
+    if (req.query.follow !== undefined && parseBool(req.query.follow, 'follow')) {
+      return followers.follow(req, reply, ownNamespace(req, req.params.namespace), req.params.id, req.query.from);
+    }
     return { logs: (await load(ownNamespace(req, req.params.namespace), req.params.id)).logs };
   });
 }

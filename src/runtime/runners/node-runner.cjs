@@ -169,6 +169,27 @@ async function init(msg) {
   }
 }
 
+// Progress (Flare run control): the latest small JSON value a running function publishes, sent as a "P <json>" line
+// on the reply pipe. context.progress(v) for main(args, context); globalThis.flare.progress(v) for main(args).
+const PROGRESS_MAX = 4096;
+function publishProgress(value) {
+  let text;
+  try {
+    text = JSON.stringify(value === undefined ? null : value);
+  } catch (e) {
+    process.stderr.write(`progress ignored: the value cannot be turned into JSON (${e && e.message}).\n`);
+    return false;
+  }
+  const size = Buffer.byteLength(text);
+  if (size > PROGRESS_MAX) {
+    process.stderr.write(`progress ignored: the value is ${size} bytes of JSON, more than the limit of ${PROGRESS_MAX} bytes.\n`);
+    return false;
+  }
+  output.write(`P ${text}\n`);
+  return true;
+}
+globalThis.flare = Object.freeze({ progress: publishProgress });
+
 async function run(msg) {
   if (!initialized) {
     endOfActivation();
@@ -188,6 +209,7 @@ async function run(msg) {
     namespace: env.__OW_NAMESPACE,
     requestId: env.__OW_TRANSACTION_ID,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    progress: publishProgress,
   };
   let result;
   try {

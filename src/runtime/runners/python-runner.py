@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+import types
 
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 fin = os.fdopen(3, "rb", buffering=0)
@@ -50,6 +51,32 @@ def end_of_activation():
             pass
 
 
+PROGRESS_MAX = 4096
+
+
+def publish_progress(value):
+    """Flare run control: the latest small JSON value a running function publishes ("P <json>" on the reply pipe)."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as e:
+        sys.stderr.write("progress ignored: the value cannot be turned into JSON (%s).\n" % e)
+        return False
+    data = text.encode("utf-8")
+    if len(data) > PROGRESS_MAX:
+        sys.stderr.write(
+            "progress ignored: the value is %d bytes of JSON, more than the limit of %d bytes.\n" % (len(data), PROGRESS_MAX)
+        )
+        return False
+    fout.write(b"P " + data + b"\n")
+    return True
+
+
+# `import flare; flare.progress({...})` works for main(args) too.
+_flare_module = types.ModuleType("flare")
+_flare_module.progress = publish_progress
+sys.modules["flare"] = _flare_module
+
+
 class Context:
     """DigitalOcean's context object for main(event, context)."""
 
@@ -62,6 +89,9 @@ class Context:
         self.function_version = env.get("__OW_ACTION_VERSION")
         self.namespace = env.get("__OW_NAMESPACE")
         self.request_id = env.get("__OW_TRANSACTION_ID")
+
+    def progress(self, value):
+        return publish_progress(value)
 
     def get_remaining_time_in_millis(self):
         return max(0, self.deadline - int(time.time() * 1000))

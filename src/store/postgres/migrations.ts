@@ -69,6 +69,19 @@ export function migrationSql(s: string): string[] {
     `DROP INDEX IF EXISTS ${s}.activations_start`,
     `DROP INDEX IF EXISTS ${s}.activations_ns_start`,
     `DROP INDEX IF EXISTS ${s}.activations_ns_key_start`,
+    // Lines and progress of running activations that run long (src/live-logs/); deleted with the queue row.
+    `CREATE TABLE IF NOT EXISTS ${s}.live_logs (
+       activation_id text NOT NULL,
+       seq integer NOT NULL,
+       line text NOT NULL,
+       created bigint NOT NULL,
+       PRIMARY KEY (activation_id, seq))`,
+    `CREATE TABLE IF NOT EXISTS ${s}.live_state (
+       activation_id text PRIMARY KEY,
+       namespace text NOT NULL,
+       progress text,
+       truncated boolean NOT NULL DEFAULT false,
+       created bigint NOT NULL)`,
     `INSERT INTO ${s}.settings (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
   ];
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { ActivationRecord, ClaimedInvocation, EntityKind, EntityListFilter, Invocation, NamespaceRow, ActivationListFilter } from '../../types.js';
-import { activationFilterKey, type ActivationSummary, type EnqueueClaim, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
+import { activationFilterKey, type ActivationSummary, type EnqueueClaim, type LiveLogs, type LiveLogsAppend, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
 import { toSummary } from '../summary.js';
 import { parsePgUrl, type PgTarget } from './connection-url.js';
 import { migrate } from './migrations.js';
@@ -13,16 +13,19 @@ import { WriteCoalescer } from './write-coalescer.js';
 
 export const CHANNEL_ENQUEUED = 'flare_enqueued';
 export const CHANNEL_COMPLETED = 'flare_completed';
+export const CHANNEL_LIVE = 'flare_live';
+
+type Channels = { enqueued: string; completed: string; live: string };
 
 /**
  * NOTIFY channels are database-wide, not per schema: installations sharing a database in different schemas get
  * their own channels (`flare_enqueued_<schema>`), or they would wake each other. The default schema keeps the bare
  * names. Channel names are identifiers (at most 63 bytes): a long schema name is replaced by a hash.
  */
-export function channelNames(schema: string): { enqueued: string; completed: string } {
-  if (schema === 'public') return { enqueued: CHANNEL_ENQUEUED, completed: CHANNEL_COMPLETED };
+export function channelNames(schema: string): Channels {
+  if (schema === 'public') return { enqueued: CHANNEL_ENQUEUED, completed: CHANNEL_COMPLETED, live: CHANNEL_LIVE };
   const suffix = schema.length <= 40 ? schema : createHash('sha256').update(schema).digest('hex').slice(0, 32);
-  return { enqueued: `${CHANNEL_ENQUEUED}_${suffix}`, completed: `${CHANNEL_COMPLETED}_${suffix}` };
+  return { enqueued: `${CHANNEL_ENQUEUED}_${suffix}`, completed: `${CHANNEL_COMPLETED}_${suffix}`, live: `${CHANNEL_LIVE}_${suffix}` };
 }
 
 /** Opens (and migrates) the store described by a postgres:// URL; `?schema=name` selects the schema. */
@@ -50,7 +53,8 @@ export class PostgresStore implements Store {
   private readonly listener: NotifyListener;
   private readonly s: string; // quoted schema name for SQL text
   private readonly sql: ReturnType<typeof statements>;
-  private readonly channels: { enqueued: string; completed: string };
+  private readonly channels: Channels;
+  private readonly liveListeners = new Set<(id: string, ended: boolean) => void>();
   /** Backend pids of this store's pool: their NOTIFY echoes are skipped because listeners already fired locally. */
   private readonly ownPids = new Set<number>();
   private readonly enqueuedListeners = new Set<() => void>();
@@ -83,7 +87,7 @@ export class PostgresStore implements Store {
     this.listener = new NotifyListener({
       connectionString: target.connectionString,
       applicationName: `flare-listen:${target.schema}`,
-      channels: [this.channels.enqueued, this.channels.completed],
+      channels: [this.channels.enqueued, this.channels.completed, this.channels.live],
       onNotification: (msg) => this.notified(msg),
       // Wake-ups may have been missed while the connection was down: work may be waiting.
       onReconnect: () => this.fireEnqueued(),
@@ -322,6 +326,28 @@ export class PostgresStore implements Store {
     return stored;
   }
 
+  // ---- live logs ----
+  async appendLiveLogs(namespace: string, activationId: string, b: LiveLogsAppend): Promise<void> {
+    const seqs = b.lines.map((_, i) => b.firstSeq + i);
+    const r = await this.q('liveAppend', [activationId, namespace, seqs, b.lines, b.progress ?? null, b.truncated ?? false]);
+    if (r.rows[0]?.ok) this.fireLive(activationId, false);
+  }
+
+  async readLiveLogs(namespace: string, activationId: string, afterSeq: number): Promise<LiveLogs> {
+    const r = await this.q('liveRead', [activationId, namespace, afterSeq]);
+    const row = r.rows[0];
+    if (!row?.state) return { lines: [] };
+    const out: LiveLogs = { state: row.state as 'queued' | 'running', lines: (row.lines as LiveLogs['lines'] | null) ?? [] };
+    if (row.progress != null) out.progress = String(row.progress);
+    if (row.truncated) out.truncated = true;
+    return out;
+  }
+
+  onLiveLogs(listener: (activationId: string, ended: boolean) => void): () => void {
+    this.liveListeners.add(listener);
+    return () => this.liveListeners.delete(listener);
+  }
+
   // ---- activations ----
   async getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined> {
     const r = await this.q('getActivation', [namespace, activationId]);
@@ -359,6 +385,9 @@ export class PostgresStore implements Store {
 
   async sweepActivations(before: number, batch: number): Promise<number> {
     if (batch <= 0) return 0;
+    // Live rows of a run whose record never came the usual way (node died) go with the retention too.
+    await this.q('liveSweepLines', [before]);
+    await this.q('liveSweepState', [before]);
     const r = await this.q('sweep', [before, batch]);
     return r.rowCount ?? 0;
   }
@@ -379,6 +408,20 @@ export class PostgresStore implements Store {
     if (this.ownPids.has(msg.processId)) return;
     if (msg.channel === this.channels.enqueued) this.fireEnqueued();
     else if (msg.channel === this.channels.completed && msg.payload) this.fireCompleted(msg.payload);
+    else if (msg.channel === this.channels.live && msg.payload) {
+      const [id, what] = msg.payload.split(' ');
+      this.fireLive(id!, what === 'end');
+    }
+  }
+
+  private fireLive(id: string, ended: boolean): void {
+    for (const l of [...this.liveListeners]) {
+      try {
+        l(id, ended);
+      } catch {
+        // a listener's failure must not stop the others
+      }
+    }
   }
 
   private fireEnqueued(): void {
@@ -402,7 +445,7 @@ export class PostgresStore implements Store {
   }
 }
 
-function statements(s: string, channels: { enqueued: string; completed: string }) {
+function statements(s: string, channels: Channels) {
   return {
     putSetting: `WITH i AS (INSERT INTO ${s}.settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
       SELECT value FROM i UNION ALL SELECT value FROM ${s}.settings WHERE key = $1 LIMIT 1`,
@@ -456,8 +499,32 @@ function statements(s: string, channels: { enqueued: string; completed: string }
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[])
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id),
-      n AS (SELECT pg_notify('${channels.completed}', d.activation_id) FROM d WHERE (d.payload::jsonb ->> 'blocking') = 'true')
-      SELECT array(SELECT activation_id FROM i) AS inserted, (SELECT count(*) FROM n) AS notified`,
+      n AS (SELECT pg_notify('${channels.completed}', d.activation_id) FROM d WHERE (d.payload::jsonb ->> 'blocking') = 'true'),
+      -- The record holds every line now: drop the live copy in the same statement and tell its followers.
+      ll AS (DELETE FROM ${s}.live_logs WHERE activation_id = ANY($1::text[])),
+      ls AS (DELETE FROM ${s}.live_state WHERE activation_id = ANY($1::text[]) RETURNING activation_id),
+      le AS (SELECT pg_notify('${channels.live}', ls.activation_id || ' end') FROM ls)
+      SELECT array(SELECT activation_id FROM i) AS inserted, (SELECT count(*) FROM n) + (SELECT count(*) FROM le) AS notified`,
+    // Only while the invocation is still queued (a late flush after the record must leave no orphan rows).
+    liveAppend: `WITH q AS (SELECT 1 FROM ${s}.queue WHERE activation_id = $1 AND namespace = $2),
+      l AS (INSERT INTO ${s}.live_logs (activation_id, seq, line, created)
+        SELECT $1, t.seq, t.line, ${NOW_MS} FROM unnest($3::int[], $4::text[]) AS t(seq, line) WHERE EXISTS (SELECT 1 FROM q)
+        ON CONFLICT DO NOTHING),
+      st AS (INSERT INTO ${s}.live_state (activation_id, namespace, progress, truncated, created)
+        SELECT $1, $2, $5, $6, ${NOW_MS} WHERE EXISTS (SELECT 1 FROM q)
+        ON CONFLICT (activation_id) DO UPDATE SET progress = coalesce(excluded.progress, live_state.progress),
+          truncated = live_state.truncated OR excluded.truncated
+        RETURNING 1),
+      n AS (SELECT pg_notify('${channels.live}', $1) FROM st)
+      SELECT (SELECT count(*) FROM n) > 0 AS ok`,
+    liveRead: `SELECT q.state,
+        (SELECT json_agg(json_build_object('seq', l.seq, 'line', l.line) ORDER BY l.seq) FROM ${s}.live_logs l
+          WHERE l.activation_id = $1 AND l.seq > $3) AS lines,
+        st.progress, st.truncated
+      FROM ${s}.queue q LEFT JOIN ${s}.live_state st ON st.activation_id = q.activation_id
+      WHERE q.activation_id = $1 AND q.namespace = $2`,
+    liveSweepLines: `DELETE FROM ${s}.live_logs WHERE created < $1`,
+    liveSweepState: `DELETE FROM ${s}.live_state WHERE created < $1`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
     sweep: `DELETE FROM ${s}.activations WHERE ctid IN

@@ -45,4 +45,19 @@ CREATE TABLE IF NOT EXISTS activations (
 CREATE INDEX IF NOT EXISTS activations_by_start ON activations (namespace, start DESC);
 CREATE INDEX IF NOT EXISTS activations_by_name ON activations (namespace, filter_key, start DESC);
 DROP INDEX IF EXISTS activations_sweep;
+-- Lines and progress of running activations that run long (src/live-logs/); deleted with the queue row.
+CREATE TABLE IF NOT EXISTS live_logs (
+  activation_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  line TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  PRIMARY KEY (activation_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS live_state (
+  activation_id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  progress TEXT,
+  truncated INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL
+);
 `;

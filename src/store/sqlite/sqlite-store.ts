@@ -13,7 +13,7 @@ import type {
   Invocation,
   NamespaceRow,
 } from '../../types.js';
-import { activationFilterKey, type ActivationSummary, type EnqueueClaim, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
+import { activationFilterKey, type ActivationSummary, type EnqueueClaim, type LiveLogs, type LiveLogsAppend, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
 import { SCHEMA } from './schema.js';
 import { toSummary } from '../summary.js';
 import { Checkpointer } from './checkpointer.js';
@@ -34,6 +34,10 @@ class SqliteStore implements Store {
   private readonly st: Record<string, Database.Statement>;
   private readonly checkpointer?: Checkpointer;
   private readonly enqueueTx: (items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => void;
+  /** Activations with live rows (one node owns a SQLite file): complete() deletes only theirs. */
+  private readonly liveIds = new Set<string>();
+  private liveEnded: string[] = [];
+  private readonly liveTx: (namespace: string, id: string, b: LiveLogsAppend) => void;
   private readonly completeTx: (records: ActivationRecord[]) => Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }>;
   /**
    * Queued + running invocations per namespace, read from the table once and then kept in step with enqueue and
@@ -92,6 +96,16 @@ class SqliteStore implements Store {
       // Records are appended in completion order, so the oldest sit at the front of the rowid order: a sweep deletes
       // the expired ones among the first `batch` rows, needing no index on start. A record that ran long is swept
       // once the records before it are: late by at most the longest run, never early.
+      liveLine: p('INSERT OR IGNORE INTO live_logs (activation_id, seq, line, created) VALUES (?, ?, ?, ?)'),
+      liveState: p(`INSERT INTO live_state (activation_id, namespace, progress, truncated, created) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (activation_id) DO UPDATE SET progress = coalesce(excluded.progress, progress), truncated = max(truncated, excluded.truncated)`),
+      liveLines: p('SELECT seq, line FROM live_logs WHERE activation_id = ? AND seq > ? ORDER BY seq'),
+      liveGetState: p('SELECT progress, truncated FROM live_state WHERE activation_id = ? AND namespace = ?'),
+      queueState: p('SELECT state FROM queue WHERE activation_id = ? AND namespace = ?'),
+      liveDelLines: p('DELETE FROM live_logs WHERE activation_id = ?'),
+      liveDelState: p('DELETE FROM live_state WHERE activation_id = ?'),
+      liveSweepLines: p('DELETE FROM live_logs WHERE created < ?'),
+      liveSweepState: p('DELETE FROM live_state WHERE created < ?'),
       sweep: p('DELETE FROM activations WHERE rowid IN (SELECT rowid FROM (SELECT rowid, start FROM activations ORDER BY rowid LIMIT ?) WHERE start < ?)'),
     };
     this.enqueueTx = this.db.transaction((items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => {
@@ -108,11 +122,22 @@ class SqliteStore implements Store {
         );
       }
     });
+    this.liveTx = this.db.transaction((namespace: string, id: string, b: LiveLogsAppend) => {
+      const now = Date.now();
+      b.lines.forEach((line, i) => this.st.liveLine!.run(id, b.firstSeq + i, line, now));
+      this.st.liveState!.run(id, namespace, b.progress ?? null, b.truncated ? 1 : 0, now);
+    });
     this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
       const done: Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }> = [];
       for (const r of recs) {
         const wasQueued = this.st.dequeue!.run(r.activationId).changes === 1;
         const stored = this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r)).changes === 1;
+        // The record holds every line now: drop the live copy in the same transaction (only runs that have one).
+        if (this.liveIds.delete(r.activationId)) {
+          this.st.liveDelLines!.run(r.activationId);
+          this.st.liveDelState!.run(r.activationId);
+          this.liveEnded.push(r.activationId);
+        }
         done.push({ record: r, wasQueued, stored });
       }
       return done;
@@ -283,6 +308,33 @@ class SqliteStore implements Store {
     }
     // A duplicate that lost to an earlier record is announced without it: listeners read the stored one.
     for (const { record, stored } of done) this.events.emit('completed', record.activationId, stored ? record : undefined);
+    const ended = this.liveEnded;
+    this.liveEnded = [];
+    for (const id of ended) this.events.emit('live', id, true);
+  }
+
+  // ---- live logs ----
+  async appendLiveLogs(namespace: string, activationId: string, batch: LiveLogsAppend): Promise<void> {
+    // A record already written (a late flush) must not leave orphan rows behind.
+    if (this.st.queueState!.get(activationId, namespace) === undefined) return;
+    this.liveTx(namespace, activationId, batch);
+    this.liveIds.add(activationId);
+    this.events.emit('live', activationId, false);
+  }
+
+  async readLiveLogs(namespace: string, activationId: string, afterSeq: number): Promise<LiveLogs> {
+    const q = this.st.queueState!.get(activationId, namespace) as Row | undefined;
+    if (!q) return { lines: [] };
+    const out: LiveLogs = { state: q.state, lines: this.st.liveLines!.all(activationId, afterSeq) as LiveLogs['lines'] };
+    const st = this.st.liveGetState!.get(activationId, namespace) as Row | undefined;
+    if (st?.progress != null) out.progress = st.progress;
+    if (st?.truncated) out.truncated = true;
+    return out;
+  }
+
+  onLiveLogs(listener: (activationId: string, ended: boolean) => void): () => void {
+    this.events.on('live', listener);
+    return () => this.events.off('live', listener);
   }
 
   // ---- activations ----
@@ -308,6 +360,9 @@ class SqliteStore implements Store {
   }
 
   async sweepActivations(before: number, batch: number): Promise<number> {
+    // Live rows of a run whose record never came the usual way (node died) go with the retention too.
+    this.st.liveSweepLines!.run(before);
+    this.st.liveSweepState!.run(before);
     return this.st.sweep!.run(batch, before).changes;
   }
 
