@@ -3,6 +3,8 @@ import { badRequest } from './errors.js';
 
 export const LIST_MAX = 200;
 export const LIST_DEFAULT = 30;
+/** Larger skips are the same empty page; clamped so every store can bind the value. */
+export const SKIP_MAX = 2_147_483_647;
 
 export interface ListParams {
   limit: number;
@@ -34,7 +36,7 @@ export function parseListParams(q: Record<string, unknown>, collection: string):
   if (skip !== undefined && skip < 0) throw badRequest(`The value '${skip}' is not greater than or equal to 0 for ${collection}.`);
   return {
     limit: limit === undefined ? LIST_DEFAULT : limit === 0 ? LIST_MAX : limit,
-    skip: skip ?? 0,
+    skip: Math.min(skip ?? 0, SKIP_MAX),
     count: parseBool(q.count, 'count'),
   };
 }
@@ -44,5 +46,6 @@ export function parseEpoch(raw: unknown): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const s = String(raw);
   if (!/^\d+$/.test(s)) throw badRequest(`Parameter is not a valid value for epoch seconds: ${s}`);
-  return Number(s);
+  // Beyond any real time; clamped so every store can bind the value.
+  return Math.min(Number(s), Number.MAX_SAFE_INTEGER);
 }

@@ -1,12 +1,13 @@
 // The HTTP API: a Fastify app with OpenWhisk's conventions (error bodies, transaction ids, CORS) and one plugin
 // per collection. Everything it needs is passed in.
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import type { Identity } from '../types.js';
 import { newTransactionId } from '../ids.js';
-import { ApiError, Messages } from './errors.js';
+import { readBody, parseJsonBody } from './body-reader.js';
+import { clientErrorHandler, frameworkErrors, installErrorReplies, sendError } from './error-replies.js';
 import { Authenticator } from './auth.js';
 import { Throttle } from './throttle.js';
 import { CompletionWaiters } from './completion-waiters.js';
@@ -55,13 +56,15 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
   const { config, store } = deps;
   const app = Fastify({
     logger: false,
-    // Code may be up to 48 MB; invoke payloads are limited to 1 MB on their own route.
-    bodyLimit: config.limits.codeMax + 1_048_576,
+    // Bodies are 1 MB at most (parameters, payloads); routes taking code raise their own limit.
+    bodyLimit: config.limits.payloadMax,
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && REQUEST_ID.test(h) ? h : newTransactionId();
     },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
+    frameworkErrors,
+    clientErrorHandler,
   });
   const auth = new Authenticator(store, {
     invocationsPerMinute: config.limits.invocationsPerMinute,
@@ -73,16 +76,22 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
   app.decorateRequest('identity', null as unknown as Identity);
   app.decorateRequest('received', 0);
 
-  // Any content type is read as JSON (OpenWhisk clients send application/json; curl -d sends form encoding).
+  // Any content type is read as JSON (OpenWhisk clients send application/json; curl -d sends form encoding),
+  // streamed under the route's body limit and refused above a nesting depth.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text, (k, v) => (k === '__proto__' ? undefined : v)));
-    } catch (err) {
-      done(new ApiError(400, Messages.malformedBody((err as Error).message)), undefined);
-    }
+  app.addContentTypeParser('*', (req, payload, done) => {
+    readBody(payload, req.routeOptions.bodyLimit ?? config.limits.payloadMax).then(
+      (buf) => {
+        const text = buf.toString('utf8').trim();
+        if (text === '') return done(null, undefined);
+        try {
+          done(null, parseJsonBody(text));
+        } catch (err) {
+          done(err as Error, undefined);
+        }
+      },
+      (err) => done(err as Error, undefined),
+    );
   });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -94,28 +103,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     }
   });
 
-  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
-    if (err instanceof ApiError) {
-      reply.headers(err.headers);
-      return sendError(reply, req, err.status, err.message);
-    }
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      const n = Number(req.headers['content-length'] ?? 0);
-      return sendError(reply, req, 413, Messages.tooLarge(n, config.limits.codeMax));
-    }
-    if (e.validation) return sendError(reply, req, 400, Messages.malformedBody(e.message ?? 'invalid'));
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-      return sendError(reply, req, e.statusCode, Messages.malformedBody(e.message ?? 'invalid'));
-    }
-    deps.logger.error({ err, url: req.url, reqId: req.id }, 'request failed');
-    return sendError(reply, req, 500, Messages.internal);
-  });
-
-  app.setNotFoundHandler((req, reply) => {
-    if (req.method === 'OPTIONS' && req.url.startsWith('/api/v1')) return reply.code(200).send();
-    return sendError(reply, req, 404, Messages.notFound);
-  });
+  installErrorReplies(app, deps.logger);
 
   await app.register(infoRoutes, { ctx });
   await app.register(async (api) => {
@@ -134,6 +122,4 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
   return { app, invocations: ctx.invocations, close: () => waiters.close() };
 }
 
-export function sendError(reply: FastifyReply, req: FastifyRequest, status: number, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: message, code: String(req.id) });
-}
+export { sendError };

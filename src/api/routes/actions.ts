@@ -38,7 +38,8 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     return actionView(resolved.doc, resolved.doc.exec.code, withCode);
   });
 
-  app.put<Req>('/api/v1/namespaces/:namespace/actions/*', async (req) => {
+  // Code may be up to 48 MB, with up to 1 MB of parameters beside it.
+  app.put<Req>('/api/v1/namespaces/:namespace/actions/*', { bodyLimit: config.limits.codeMax + config.limits.paramsMax }, async (req) => {
     const path = req.params['*'];
     const ns = ownNamespace(req, req.params.namespace, path);
     const { pkg, name } = splitActionPath(path);
@@ -72,14 +73,8 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
 
   app.post<Req>(
     '/api/v1/namespaces/:namespace/actions/*',
-    {
-      // Checked before the body is read, with OpenWhisk's message (D5).
-      onRequest: async (req) => {
-        const n = Number(req.headers['content-length'] ?? 0);
-        if (n > config.limits.payloadMax) throw new ApiError(413, Messages.tooLarge(n, config.limits.payloadMax));
-      },
-      bodyLimit: config.limits.payloadMax,
-    },
+    // Checked while the body streams, with OpenWhisk's message (D5).
+    { bodyLimit: config.limits.payloadMax },
     async (req, reply) => {
       const q = req.query;
       const blocking = parseBool(q.blocking, 'blocking');

@@ -50,6 +50,8 @@ function checkDetails(raw: unknown, maxBody: number): { cron: string; body: Reco
 export async function doTriggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
   const { store } = ctx;
   const base = '/v2/functions/namespaces/:namespace/triggers';
+  // 1 MB of parameters (refused with their own message) plus room for the rest of the trigger.
+  const bodyLimit = ctx.config.limits.paramsMax + 65_536;
 
   const load = async (ns: string, name: string) => {
     const found = await store.getEntity<ScheduledTriggerDoc>(ns, SCHEDULED_KIND, name, false);
@@ -66,7 +68,7 @@ export async function doTriggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiC
     return { Triggers: list.map((t) => scheduledTriggerView(t, now)) };
   });
 
-  app.post<Req>(base, async (req) => {
+  app.post<Req>(base, { bodyLimit }, async (req) => {
     const ns = ownNamespace(req, req.params.namespace);
     const body = req.body;
     if (!isDict(body)) throw badRequest(Messages.malformedBody('The request content must be a JSON object.'));
@@ -104,7 +106,7 @@ export async function doTriggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiC
     return { Trigger: scheduledTriggerView((await load(ns, req.params.name)).doc) };
   });
 
-  app.put<Req>(`${base}/:name`, async (req) => {
+  app.put<Req>(`${base}/:name`, { bodyLimit }, async (req) => {
     const ns = ownNamespace(req, req.params.namespace, req.params.name);
     const body = req.body;
     if (!isDict(body)) throw badRequest(Messages.malformedBody('The request content must be a JSON object.'));

@@ -120,13 +120,7 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
 
   app.post<Req>(
     `${base}/:name`,
-    {
-      onRequest: async (req) => {
-        const n = Number(req.headers['content-length'] ?? 0);
-        if (n > config.limits.payloadMax) throw new ApiError(413, Messages.tooLarge(n, config.limits.payloadMax));
-      },
-      bodyLimit: config.limits.payloadMax,
-    },
+    { bodyLimit: config.limits.payloadMax },
     async (req, reply) => {
       const ns = ownNamespace(req, req.params.namespace, req.params.name);
       const payload = req.body;

@@ -5,7 +5,8 @@ import { identityOf } from '../auth.js';
 import { annotation } from '../action-doc.js';
 import { resolveAction } from '../resolve-action.js';
 import { ApiError, Messages, WWW_AUTHENTICATE } from '../errors.js';
-import { sendError } from '../server.js';
+import { sendError } from '../error-replies.js';
+import { jsonTooDeep, readBody, tooDeep } from '../body-reader.js';
 import type { ActivationRecord } from '../../types.js';
 
 const EXTENSIONS = ['.http', '.json', '.html', '.svg', '.text'] as const;
@@ -22,7 +23,9 @@ type Req = FastifyRequest<{ Params: { namespace: string; '*': string } }>;
 export async function webRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
   // Web bodies are passed through raw; the JSON-only parser of the REST API does not apply here.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config.limits.payloadMax }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', (_req, payload, done) => {
+    readBody(payload, ctx.config.limits.payloadMax).then((buf) => done(null, buf), (err) => done(err as Error, undefined));
+  });
 
   app.route({
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
@@ -122,6 +125,7 @@ function isBinaryType(ct: string): boolean {
 /** A JSON object's fields, or the body as one value: JSON array/scalar itself, text as a string, binary as base64. */
 function parseWebBody(body: Buffer, ct: string): { fields: Record<string, unknown> } | { value: unknown } {
   if (ct === 'application/json' || ct.endsWith('+json') || ct === '') {
+    if (jsonTooDeep(body.toString('utf8'))) throw tooDeep();
     try {
       const v = JSON.parse(body.toString('utf8'));
       if (v && typeof v === 'object' && !Array.isArray(v)) return { fields: v };
