@@ -128,3 +128,33 @@ test('7. a blocking invoke of a sequence answers with the component activation i
   const plain = await ow.actions.invoke({ name: 'sa', blocking: true });
   assert.deepEqual(plain.logs, []);
 });
+
+test('8. whisk.system utils and samples: by fully qualified name, bound, in a sequence, never writable', async () => {
+  const echo = await ow.actions.invoke({ name: '/whisk.system/utils/echo', blocking: true, result: true, params: { payload: 'Five fuzzy felines' } });
+  assert.deepEqual(echo, { payload: 'Five fuzzy felines' });
+  const sorted = await ow.actions.invoke({ name: '/whisk.system/utils/sort', blocking: true, result: true, params: { lines: [4, 2, 3] } });
+  assert.deepEqual(sorted, { lines: [2, 3, 4], length: 3 });
+  const me = await ow.actions.invoke({ name: '/whisk.system/utils/namespace', blocking: true, result: true });
+  assert.equal(me.namespace, s.namespace, 'runs as the caller');
+  const smash = await ow.actions.invoke({ name: '/whisk.system/utils/smash', blocking: true, result: true, params: { a: 1, $fieldName: 'p' } });
+  assert.deepEqual(smash, { p: { a: 1 } });
+  const words = await ow.actions.invoke({ name: '/whisk.system/samples/wordcount', blocking: true, result: true, params: { payload: 'Five fuzzy felines' } });
+  assert.deepEqual(words, { count: 3 });
+
+  const pkg = await ow.packages.get({ name: '/whisk.system/utils' });
+  assert.equal(pkg.publish, true);
+  assert.deepEqual(pkg.actions.map((a: any) => a.name).sort(), ['cat', 'date', 'echo', 'head', 'hosturl', 'namespace', 'smash', 'sort', 'split']);
+
+  await ow.packages.create({ name: 'myutils', package: { binding: { namespace: 'whisk.system', name: 'utils' } } });
+  const head = await ow.actions.invoke({ name: 'myutils/head', blocking: true, result: true, params: { lines: ['a', 'b', 'c'], num: 2 } });
+  assert.deepEqual(head, { lines: ['a', 'b'], num: 2 });
+
+  await ow.actions.create({ name: 'lines', sequence: ['/whisk.system/utils/split', '/whisk.system/utils/sort', `/${s.namespace}/myutils/cat`] });
+  const cat = await ow.actions.invoke({ name: 'lines', blocking: true, result: true, params: { payload: 'c\nb\na' } });
+  assert.equal(cat.payload, 'a\nb\nc');
+
+  const write = await s.api('/api/v1/namespaces/whisk.system/actions/utils/echo?overwrite=true', { method: 'PUT', json: { exec: { kind: 'nodejs:20', code: 'x' } } });
+  assert.equal(write.status, 403);
+  const del = await s.api('/api/v1/namespaces/whisk.system/packages/utils', { method: 'DELETE' });
+  assert.equal(del.status, 403);
+});
