@@ -107,7 +107,10 @@ test('actions: create, 409 without overwrite, update bumps the version, code=fal
 test('actions: validation errors use OpenWhisk messages and statuses', async () => {
   const cases: Array<[unknown, number, string | RegExp]> = [
     [{}, 400, 'exec undefined'],
-    [{ exec: { kind: 'java:8', code: 'x' } }, 400, "The specified runtime 'java:8' is not supported by this platform. Valid values are: 'nodejs:20', 'python:3.11'."],
+    [{ exec: { kind: 'java:8', code: 'x' } }, 400, /^The specified runtime 'java:8' is not supported by this platform\. Valid values are: 'nodejs:20', 'python:3\.11'(, 'go:1\.\d+')?(, 'php:8\.2')?, 'blackbox'\.$/],
+    // A kind DigitalOcean lists that Flare does not run is refused naming the kinds Flare offers.
+    [{ exec: { kind: 'nodejs:18', code: 'x' } }, 400, /^The specified runtime 'nodejs:18' is not supported by this platform\. Valid values are: 'nodejs:20', /],
+    [{ exec: { kind: 'blackbox', image: 'openwhisk/example' } }, 400, /^Docker images are not supported on this platform/],
     [{ exec: { kind: 'nodejs:20', code: 'x' }, limits: { timeout: 1000000 } }, 400, 'timeout 1000000 milliseconds exceeds allowed threshold of 900000 milliseconds'],
     [{ exec: { kind: 'nodejs:20', code: 'x' }, limits: { timeout: 50 } }, 400, 'timeout 50 milliseconds below allowed threshold of 100 milliseconds'],
     [{ exec: { kind: 'nodejs:20', code: 'x' }, limits: { timeout: 1.5 } }, 400, 'time limit must be whole number'],

@@ -115,7 +115,10 @@ export function buildActionDoc(
     if (typeof b.exec !== 'object' || Array.isArray(b.exec)) throw malformed("'exec' must be an object");
     const e = b.exec as Record<string, unknown>;
     if (typeof e.kind !== 'string') throw malformed("exec 'kind' is required");
-    if (e.kind === 'blackbox') throw badRequest(unsupportedKindMessage(e.kind));
+    // Flare runs no Docker images: a blackbox action is OpenWhisk's native skeleton (a zip with an `exec`).
+    if (e.kind === 'blackbox' && typeof e.code !== 'string') {
+      throw badRequest(`Docker images are not supported on this platform: a 'blackbox' action needs its code, a zip whose 'exec' is an executable (OpenWhisk's native skeleton).`);
+    }
   }
   if (b.exec && (b.exec as Record<string, unknown>).kind === 'sequence') {
     // Sequence (§5.1): components qualified here; their existence and length are checked by the route (needs the store).

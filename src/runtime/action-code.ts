@@ -1,7 +1,7 @@
 // Writes an action's code into its executor's code directory: a single source file, or an unpacked base64 zip
 // (or, for Node, a tar.gz, as openwhisk-runtime-nodejs accepts).
 // Returns the path the runner loads (as the runner sees it).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
 import { unzipSync } from 'fflate';
 import { gunzipSync } from 'node:zlib';
@@ -27,7 +27,24 @@ export function writeActionCode(
     if (bytes[0] === 0x50 && bytes[1] === 0x4b) unpackZip(bytes, hostDir);
     else if (bytes[0] === 0x1f && bytes[1] === 0x8b && family === 'nodejs') unpackTarGz(bytes, hostDir);
     else throw new CodeError(family === 'nodejs' ? 'The action code is not a zip or tar.gz archive.' : 'The action code is not a zip archive.');
-    return { file: family === 'python' ? join(insideDir, '__main__.py') : insideDir, binary: true };
+    // Zips carry no reliable mode bits: a native `exec` is made executable (read-only code dir, so it stays so).
+    if ((family === 'go' || family === 'blackbox') && existsSync(join(hostDir, 'exec'))) chmodSync(join(hostDir, 'exec'), 0o755);
+    if (family === 'python') return { file: join(insideDir, '__main__.py'), binary: true };
+    if (family === 'php') return { file: join(insideDir, 'index.php'), binary: true };
+    return { file: insideDir, binary: true };
+  }
+  if (family === 'php') {
+    writeFileSync(join(hostDir, 'index.php'), code);
+    return { file: join(insideDir, 'index.php'), binary: false };
+  }
+  if (family === 'go') {
+    writeFileSync(join(hostDir, 'main.go'), code);
+    return { file: insideDir, binary: false };
+  }
+  if (family === 'blackbox') {
+    // OpenWhisk's native skeleton also takes a plain script (with its #! line) as the executable.
+    writeFileSync(join(hostDir, 'exec'), code, { mode: 0o755 });
+    return { file: insideDir, binary: false };
   }
   if (family === 'python') {
     writeFileSync(join(hostDir, '__main__.py'), code);

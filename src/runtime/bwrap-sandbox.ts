@@ -1,7 +1,7 @@
 // Isolated executors: each runner runs in its own bubblewrap sandbox (every namespace unshared, so no network; a
 // read-only /usr; the code read-only at /code; a size-capped private /tmp; a clean environment; no capabilities),
 // spawned as an unprivileged uid per namespace, inside its own memory and pids cgroup.
-import { lstatSync, mkdirSync, readlinkSync, rmSync, existsSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, readlinkSync, rmSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SandboxStatus } from './runtime.js';
 import { baseEnv, type PrepareOptions, type Sandbox, type SandboxHandle } from './sandbox.js';
@@ -34,7 +34,8 @@ function rootFsArgs(): string[] {
   }
   // Only what language runtimes need from /etc: never the whole directory (shadow, server config).
   args.push('--dir', '/etc');
-  for (const p of ['/etc/ssl', '/etc/ca-certificates', '/etc/alternatives']) {
+  // /etc/php: php8.2-cli's ini files and extension list (read-only).
+  for (const p of ['/etc/ssl', '/etc/ca-certificates', '/etc/alternatives', '/etc/php']) {
     if (existsSync(p)) args.push('--ro-bind', p, p);
   }
   args.push('--symlink', '/usr/share/zoneinfo/Etc/UTC', '/etc/localtime');
@@ -48,6 +49,8 @@ function rootFsArgs(): string[] {
 
 export function bwrapArgs(o: {
   codeDirHost: string;
+  /** Writable by the executor's uid, at /out (build output). */
+  outDirHost?: string;
   runnersDirHost: string;
   tmpMb: number;
   env: Record<string, string>;
@@ -80,6 +83,7 @@ export function bwrapArgs(o: {
     '--ro-bind',
     o.codeDirHost,
     '/code',
+    ...(o.outDirHost ? ['--bind', o.outDirHost, '/out'] : []),
     '--chdir',
     '/code',
     '--clearenv',
@@ -123,6 +127,9 @@ export class BwrapSandbox implements Sandbox {
     const code = join(dir, 'code');
     mkdirSync(code, { recursive: true, mode: 0o755 });
     const uid = this.uidFor(opts.namespace);
+    const out = join(dir, 'out');
+    mkdirSync(out, { recursive: true, mode: 0o700 });
+    chownSync(out, uid, uid);
     let cg: ExecutorCgroup;
     try {
       cg = this.cgroups.create(opts.id, opts.memoryMb, PIDS_MAX);
@@ -133,6 +140,7 @@ export class BwrapSandbox implements Sandbox {
     const script = join('/flare', opts.runner.script.split('/').pop() as string);
     const inner = bwrapArgs({
       codeDirHost: code,
+      outDirHost: out,
       runnersDirHost: this.runnersDir,
       tmpMb: Math.max(opts.memoryMb, 512),
       env: baseEnv(opts.env),
@@ -155,6 +163,8 @@ export class BwrapSandbox implements Sandbox {
       spawnSpec,
       codeDirHost: code,
       codeDirInside: '/code',
+      outDirHost: out,
+      outDirInside: '/out',
       afterSpawn(pid, release) {
         cg.adopt(pid);
         release('go\n');

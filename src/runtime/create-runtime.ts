@@ -11,6 +11,8 @@ import { mapInit, mapRun, type Mapped } from './result-mapping.js';
 import { writeActionCode, CodeError } from './action-code.js';
 import type { RunnerCommand, Sandbox } from './sandbox.js';
 import { detectSandbox } from './detect-sandbox.js';
+import { KINDS as OFFERED, PHP_BINARY, resolveKind } from '../kinds.js';
+import { GoBinaryCache } from './go-binary-cache.js';
 
 export interface RuntimeOptions {
   dataDir: string; // server data dir; executor scratch/code dirs go under join(dataDir, 'executors')
@@ -27,20 +29,40 @@ export interface RuntimeOptions {
   pauseGraceMs?: number;
   /** Force the unsafe (unsandboxed) mode even where isolation is available (benchmarks, tests). */
   unsafe?: boolean;
+  /** Memory cap while a Go action compiles (default 1024 MB; go build needs more than a 256 MB action has). */
+  goBuildMemoryMb?: number;
+  /** Time limit of a Go compile (default 120 s, or the action's own timeout when that is longer). */
+  goBuildTimeoutMs?: number;
 }
 
 const RUNNERS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'runners');
 
-const KINDS: RuntimeKind[] = [
-  { kind: 'nodejs:20', family: 'nodejs', default: true, deprecated: false },
-  { kind: 'python:3.11', family: 'python', default: true, deprecated: false },
-];
+/** The kinds this node can run (php and go only where their Debian packages are installed). */
+const KINDS: RuntimeKind[] = OFFERED;
 
+/** One runner per family; go and blackbox share the native runner (and its stem cells). */
 function runnerFor(kind: string): RunnerCommand {
-  if (kind.startsWith('python')) {
+  const family = kind.split(':')[0];
+  if (family === 'python') {
     return { command: '/usr/bin/python3', args: ['-I', '-S', '-u'], script: join(RUNNERS_DIR, 'python-runner.py') };
   }
+  if (family === 'php') {
+    // No memory_limit of PHP's own: the executor's memory cgroup is the limit, as for every runtime.
+    return { command: PHP_BINARY, args: ['-d', 'memory_limit=-1', '-d', 'display_errors=stderr', '-d', 'opcache.enable_cli=0'], script: join(RUNNERS_DIR, 'php-runner.php') };
+  }
+  if (family === 'go' || family === 'blackbox') {
+    return { command: '/usr/bin/python3', args: ['-I', '-S', '-u'], script: join(RUNNERS_DIR, 'native-runner.py') };
+  }
   return { command: process.execPath, args: [], script: join(RUNNERS_DIR, 'node-runner.cjs') };
+}
+
+/** Stem cells are interchangeable between kinds that share a runner. */
+const runnerKey = (kind: string): string => runnerFor(kind).script;
+
+function defaultStemCells(): Record<string, number> {
+  const cells: Record<string, number> = { 'nodejs:20': 2, 'python:3.11': 1, blackbox: 1 };
+  if (KINDS.some((k) => k.kind === 'php:8.2')) cells['php:8.2'] = 1;
+  return cells;
 }
 
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
@@ -75,6 +97,7 @@ class PoolRuntime implements Runtime {
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   private prewarmScheduled = false;
+  private readonly goCache: GoBinaryCache;
 
   constructor(
     private readonly opts: RuntimeOptions,
@@ -82,18 +105,15 @@ class PoolRuntime implements Runtime {
   ) {
     this.sandbox = box.status;
     this.idleEvictMs = opts.idleEvictMs ?? 10 * 60_000;
-    this.stemCells = opts.stemCells ?? { 'nodejs:20': 2, 'python:3.11': 1 };
+    this.stemCells = opts.stemCells ?? defaultStemCells();
+    this.goCache = new GoBinaryCache(join(opts.dataDir, 'go-binaries'));
     this.stemMb = opts.stemCellMemoryMb ?? 256;
     this.sweeper = setInterval(() => this.evictIdle(), Math.min(30_000, Math.max(50, this.idleEvictMs / 2)));
     this.sweeper.unref();
   }
 
   resolveKind(kind: string): string | undefined {
-    const exact = KINDS.find((k) => k.kind === kind);
-    if (exact) return exact.kind;
-    const m = /^(\w+):default$/.exec(kind);
-    if (m) return KINDS.find((k) => k.family === m[1] && k.default)?.kind;
-    return undefined;
+    return resolveKind(kind, KINDS);
   }
 
   freeSlots(memoryMb: number): number {
@@ -156,7 +176,7 @@ class PoolRuntime implements Runtime {
       const now = Date.now();
       return {
         statusCode: 3,
-        result: { error: `The specified runtime '${action.exec.kind}' is not supported by this platform.` },
+        result: { error: `The specified runtime '${action.exec.kind}' is not supported on this node. Valid values are: ${KINDS.map((k) => `'${k.kind}'`).join(', ')}.` },
         logs: [],
         start: now,
         end: now,
@@ -204,12 +224,30 @@ class PoolRuntime implements Runtime {
         __OW_ACTION_VERSION: action.version,
         ...req.env,
       };
+      // Go source: reuse the binary built for this code on this node, or compile it inside the sandbox with the
+      // build's own memory and time budget, then cache it by digest.
+      const build = family === 'go' ? this.goCache.prepare(req.namespace, kind, code, ex.sandbox.codeDirHost) : undefined;
+      const building = build !== undefined && !build.cached;
+      let initTimeout = timeoutMs;
+      if (building) {
+        const buildMb = Math.max(memoryMb, this.opts.goBuildMemoryMb ?? 1024);
+        this.makeRoom(buildMb - memoryMb, ex);
+        ex.sandbox.assign(buildMb, req.namespace);
+        initTimeout = Math.max(timeoutMs, this.opts.goBuildTimeoutMs ?? 120_000);
+      }
       const reply = await ex.exchange(
-        { op: 'init', main: action.exec.main || 'main', file: file.file, binary: file.binary, env: initEnv },
-        timeoutMs,
+        { op: 'init', main: action.exec.main || 'main', file: file.file, binary: file.binary, env: initEnv, build: building, out: ex.sandbox.outDirInside },
+        initTimeout,
       );
+      if (building && reply.kind === 'reply' && reply.status === 200) {
+        this.goCache.store(build!.digest, ex.sandbox.outDirHost);
+        if (!ex.sandbox.assign(memoryMb, req.namespace)) {
+          void this.destroy(ex);
+          return this.finishEarly(start, { statusCode: 3, result: { error: 'Failed to run the action: could not restore its memory limit after the Go build.' }, timeout: false, destroy: true });
+        }
+      }
       initTime = Date.now() - start;
-      const failed = mapInit(reply, timeoutMs, reply.kind === 'exited' && ex.sandbox.oomKilled());
+      const failed = mapInit(reply, initTimeout, reply.kind === 'exited' && ex.sandbox.oomKilled());
       if (failed) {
         if (reply.kind !== 'reply') await this.destroy(ex);
         const logs = await this.collect(ex, reply.kind === 'reply');
@@ -299,7 +337,7 @@ class PoolRuntime implements Runtime {
     // A booted stem cell first; one still booting is still ahead of a cold start.
     const stems = [...this.executors].filter((e) => e.state === 'stem').sort((a, b) => Number(b.booted) - Number(a.booted));
     for (const e of stems) {
-      if (e.state === 'stem' && e.kind === kind && e.alive) {
+      if (e.state === 'stem' && runnerKey(e.kind) === runnerKey(kind) && e.alive) {
         if (memoryMb > e.memoryMb) this.makeRoom(memoryMb - e.memoryMb, e);
         if (!e.sandbox.assign(memoryMb, namespace)) continue;
         e.state = 'busy';
@@ -405,7 +443,8 @@ class PoolRuntime implements Runtime {
     if (this.closed) return;
     for (const [kind, want] of Object.entries(this.stemCells)) {
       let have = 0;
-      for (const e of this.executors) if (e.state === 'stem' && e.kind === kind && e.alive) have++;
+      if (!KINDS.some((k) => k.kind === kind)) continue;
+      for (const e of this.executors) if (e.state === 'stem' && runnerKey(e.kind) === runnerKey(kind) && e.alive) have++;
       for (; have < want; have++) {
         if (this.totalMb() + this.stemMb > this.opts.memoryBudgetMb) return;
         const id = `stem-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;

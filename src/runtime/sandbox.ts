@@ -19,6 +19,10 @@ export interface SandboxHandle {
   codeDirHost: string;
   /** The same directory as the runner sees it. */
   codeDirInside: string;
+  /** Host directory the runner may write (a Go build leaves its binary there for the server's digest cache). */
+  outDirHost: string;
+  /** The same directory as the runner sees it. */
+  outDirInside: string;
   /**
    * Runs right after spawn, before the child may proceed: `release(text)` writes to the child's fd 3. Throws when
    * the child cannot be confined (it is then killed).
@@ -86,6 +90,8 @@ export class UnsafeSandbox implements Sandbox {
     writeFileSync(join(dir, 'package.json'), '{}');
     const tmp = join(dir, 'tmp');
     mkdirSync(tmp, { recursive: true });
+    const out = join(dir, 'out');
+    mkdirSync(out, { recursive: true });
     return {
       spawnSpec: {
         command: opts.runner.command,
@@ -95,6 +101,8 @@ export class UnsafeSandbox implements Sandbox {
       },
       codeDirHost: code,
       codeDirInside: code,
+      outDirHost: out,
+      outDirInside: out,
       async kill(pid) {
         if (pid === undefined) return;
         try {
