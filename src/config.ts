@@ -32,6 +32,8 @@ export interface Config {
   role: Role;
   syncWaitMs: number;
   retentionHours: number;
+  /** How long an Idempotency-Key protects its first request (issue 11: 24 h). */
+  idempotencyWindowMs: number;
   limits: Limits;
   bootstrapNamespace?: string;
   bootstrapAuth?: string;
@@ -102,6 +104,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     role,
     syncWaitMs: num('sync-wait-ms', flags.syncWaitMs ?? env.FLARE_SYNC_WAIT_MS, 30_000),
     retentionHours: num('retention-hours', flags.retentionHours ?? env.FLARE_RETENTION_HOURS, 72),
+    idempotencyWindowMs: num('FLARE_IDEMPOTENCY_WINDOW_MS', env.FLARE_IDEMPOTENCY_WINDOW_MS, 24 * 3_600_000),
     limits,
     bootstrapNamespace: env.FLARE_BOOTSTRAP_NAMESPACE || undefined,
     bootstrapAuth: env.FLARE_BOOTSTRAP_AUTH || undefined,

@@ -1,5 +1,6 @@
 // Accepting an invocation: throttle, merge parameters, durably enqueue, and (blocking) wait for the record.
-import type { EnqueueClaim, Store } from '../store/store.js';
+import { IdempotencyKeyBusyError, type EnqueueClaim, type IdempotencyOutcome, type Store } from '../store/store.js';
+import { IdempotencyMessages } from '../idempotency/idempotency-key.js';
 import type { ActivationRecord, Identity, Invocation, KeyValue } from '../types.js';
 import { newActivationId } from '../ids.js';
 import { ApiError, Messages } from './errors.js';
@@ -15,12 +16,16 @@ export interface InvokeOptions {
   transactionId: string;
   received: number;
   annotations?: KeyValue[];
+  /** An Idempotency-Key with the request's fingerprint: the key row is committed with the invocation. */
+  idempotency?: { key: string; fingerprint: string };
 }
 
 export interface InvokeOutcome {
   activationId: string;
   /** Present when a blocking invoke finished within the wait. */
   record?: ActivationRecord;
+  /** The Idempotency-Key was used before with the same request: this is that request's activation. */
+  replayed?: boolean;
 }
 
 /** An invoker in the same process that can take a new invocation directly (see Invoker.reserve). */
@@ -38,6 +43,8 @@ export class InvocationService {
     private readonly store: Store,
     private readonly throttle: Throttle,
     private readonly waiters: CompletionWaiters,
+    /** How long an Idempotency-Key protects its first request (§4.9: 24 h by default). */
+    private readonly idempotencyWindowMs = 24 * 3_600_000,
   ) {}
 
   async invoke(identity: Identity, action: ResolvedAction, payload: Record<string, unknown>, opts: InvokeOptions): Promise<InvokeOutcome> {
@@ -63,6 +70,7 @@ export class InvocationService {
       // The caller's key travels with the invocation only when the action asked for it (provide-api-key).
       ...(annotation(action.doc.annotations, 'provide-api-key') === true ? { apiKey: identity.authKey } : {}),
     };
+    if (opts.idempotency) return this.invokeIdempotent(identity, inv, opts, opts.idempotency);
     const waiter = opts.blocking ? this.waiters.register(identity.namespace, activationId) : undefined;
     const claim = this.local?.reserve();
     try {
@@ -76,5 +84,54 @@ export class InvocationService {
     if (!waiter) return { activationId };
     const record = await waiter.wait(opts.waitMs);
     return record ? { activationId, record } : { activationId };
+  }
+
+  /**
+   * Key row and queue row commit together. A live key with the same fingerprint answers with the first activation
+   * (a blocking caller gets its record, or waits on it); another fingerprint is a 422. Keyed work is not claimed on
+   * enqueue: the store wakes the invokers as for any queued work.
+   */
+  private async invokeIdempotent(
+    identity: Identity,
+    inv: Invocation,
+    opts: InvokeOptions,
+    idem: { key: string; fingerprint: string },
+  ): Promise<InvokeOutcome> {
+    const waiter = opts.blocking ? this.waiters.register(identity.namespace, inv.activationId) : undefined;
+    let out: IdempotencyOutcome;
+    try {
+      out = await this.store.enqueueWithIdempotencyKey(inv, {
+        namespace: identity.namespace,
+        key: idem.key,
+        fingerprint: idem.fingerprint,
+        activationId: inv.activationId,
+        expires: Date.now() + this.idempotencyWindowMs,
+      });
+    } catch (err) {
+      waiter?.cancel();
+      if (err instanceof IdempotencyKeyBusyError) throw new ApiError(409, IdempotencyMessages.busy, { 'retry-after': '1' });
+      throw err;
+    }
+    if (out.stored) {
+      if (!waiter) return { activationId: inv.activationId };
+      const record = await waiter.wait(opts.waitMs);
+      return record ? { activationId: inv.activationId, record } : { activationId: inv.activationId };
+    }
+    waiter?.cancel();
+    if (out.fingerprint !== idem.fingerprint) throw new ApiError(422, IdempotencyMessages.mismatch);
+    const first = out.activationId;
+    if (!opts.blocking) return { activationId: first, replayed: true };
+    // Listen before looking, so a completion between the two is not missed.
+    const firstWaiter = this.waiters.register(identity.namespace, first);
+    const done = await this.store.getActivation(identity.namespace, first).catch((err) => {
+      firstWaiter.cancel();
+      throw err;
+    });
+    if (done) {
+      firstWaiter.cancel();
+      return { activationId: first, record: done, replayed: true };
+    }
+    const record = await firstWaiter.wait(opts.waitMs);
+    return record ? { activationId: first, record, replayed: true } : { activationId: first, replayed: true };
   }
 }

@@ -47,7 +47,7 @@ export interface ApiContext extends ApiDeps {
 const CORS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, DELETE, POST, PUT, HEAD',
-  'Access-Control-Allow-Headers': 'Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent',
+  'Access-Control-Allow-Headers': 'Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent, Idempotency-Key',
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -71,7 +71,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     concurrentInvocations: config.limits.concurrentInvocations,
   });
   const waiters = new CompletionWaiters(store);
-  const ctx: ApiContext = { ...deps, auth, invocations: new InvocationService(store, new Throttle(store), waiters) };
+  const ctx: ApiContext = { ...deps, auth, invocations: new InvocationService(store, new Throttle(store), waiters, config.idempotencyWindowMs) };
 
   app.decorateRequest('identity', null as unknown as Identity);
   app.decorateRequest('received', 0);

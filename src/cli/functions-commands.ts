@@ -1,4 +1,5 @@
 // `functions list|get|invoke` (doctl-cli.md §1.4, §2.2, §2.5) and `create|update|delete` (wsk's `action create` habit).
+import { formatIdempotencyKey } from '../idempotency/idempotency-key.js';
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -121,6 +122,7 @@ interface InvokeOpts extends GlobalOpts {
   full?: boolean;
   wait?: boolean; // --no-wait → false
   web?: boolean;
+  idempotencyKey?: string;
 }
 
 interface DeployOpts extends GlobalOpts {
@@ -227,7 +229,8 @@ export function registerFunctionsCommands(program: Command): void {
     .option('-p, --param <KEY:VALUE>', 'parameter values in KEY:VALUE format, list allowed', collect, [])
     .option('-P, --param-file <file>', 'FILE containing parameter values in JSON format')
     .option('-f, --full', 'wait for full activation record')
-    .option('-n, --no-wait', 'fire and forget (asynchronous invoke, does not wait for the result)');
+    .option('-n, --no-wait', 'fire and forget (asynchronous invoke, does not wait for the result)')
+    .option('--idempotency-key <key>', 'run at most once per KEY (24 h): a repeat answers with the first activation');
   addGlobalFlags(invoke).action(async (args: string[], opts: InvokeOpts) => {
     checkArgs('functions.invoke', args, 1, 1);
     const noWait = opts.wait === false;
@@ -249,7 +252,12 @@ export function registerFunctionsCommands(program: Command): void {
     const spinner = noWait ? { stop() {} } : startSpinner();
     let res;
     try {
-      res = await client.request<unknown>('POST', `actions/${actionPath(name)}`, { query, body: params, noThrow: true });
+      res = await client.request<unknown>('POST', `actions/${actionPath(name)}`, {
+        query,
+        body: params,
+        noThrow: true,
+        ...(opts.idempotencyKey !== undefined ? { headers: { 'Idempotency-Key': formatIdempotencyKey(opts.idempotencyKey) } } : {}),
+      });
     } finally {
       spinner.stop();
     }

@@ -1,5 +1,5 @@
-// Deletes activation records older than the retention period (D4) in small batches, so a sweep never holds the
-// store for long.
+// Deletes activation records older than the retention period (D4), and expired Idempotency-Keys, in small batches,
+// so a sweep never holds the store for long.
 import type { Logger } from 'pino';
 import type { Store } from './store.js';
 
@@ -21,7 +21,15 @@ export function startRetentionSweeper(store: Store, retentionMs: number, logger:
         if (n < BATCH) break;
         await new Promise((r) => setImmediate(r));
       }
-      if (total) logger.info({ swept: total }, 'retention sweep');
+      // Expired Idempotency-Keys go the same way (they protect nothing any more).
+      let keys = 0;
+      for (;;) {
+        const n = await store.sweepIdempotencyKeys(Date.now(), BATCH);
+        keys += n;
+        if (n < BATCH) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      if (total || keys) logger.info({ swept: total, idempotencyKeys: keys }, 'retention sweep');
     } catch (err) {
       logger.error({ err }, 'retention sweep failed');
     } finally {

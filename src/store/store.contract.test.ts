@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { Store } from './store.js';
+import type { IdempotencyKeyRow, Store } from './store.js';
 import type { ActionDoc, ActivationRecord, Invocation, KeyValue, PackageDoc } from '../types.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import { openPostgresStore, PostgresStore } from './postgres/postgres-store.js';
@@ -161,6 +161,45 @@ for (const adapter of adapters) {
       assert.equal(await store.getSetting('k'), undefined);
       assert.equal(await store.putSettingIfAbsent('k', 'third'), 'third', 'a deleted key can be set again');
       await store.deleteSetting('never-set');
+    });
+
+    it('idempotency keys: committed with the queue row, a live key wins, concurrent duplicates see one, expired keys are taken over and swept', async () => {
+      const { store } = await adapter.open();
+      const key = (activationId: string, extra: Partial<IdempotencyKeyRow> = {}): IdempotencyKeyRow => ({
+        namespace: 'ns', key: 'k1', fingerprint: 'f1', activationId, expires: Date.now() + 60_000, ...extra,
+      });
+      const first = invocation('ns');
+      assert.deepEqual(await store.enqueueWithIdempotencyKey(first, key(first.activationId)), { stored: true });
+      assert.equal(await store.countInFlight('ns'), 1, 'the invocation is queued with its key');
+      const again = invocation('ns');
+      assert.deepEqual(await store.enqueueWithIdempotencyKey(again, key(again.activationId, { fingerprint: 'f2' })), {
+        stored: false, activationId: first.activationId, fingerprint: 'f1',
+      });
+      assert.equal(await store.countInFlight('ns'), 1, 'a duplicate enqueues nothing');
+      const other = invocation('ns2');
+      assert.deepEqual(await store.enqueueWithIdempotencyKey(other, key(other.activationId, { namespace: 'ns2' })), { stored: true }, 'keys are per namespace');
+
+      const racers = Array.from({ length: 20 }, () => invocation('ns3'));
+      const outs = await Promise.all(racers.map((inv) => store.enqueueWithIdempotencyKey(inv, key(inv.activationId, { namespace: 'ns3' }))));
+      assert.equal(outs.filter((o) => o.stored).length, 1, 'exactly one racer commits');
+      const winner = racers[outs.findIndex((o) => o.stored)]!.activationId;
+      for (const o of outs) if (!o.stored) assert.equal(o.activationId, winner);
+      assert.equal(await store.countInFlight('ns3'), 1);
+
+      // Trigger fires keep only the key.
+      assert.deepEqual(await store.putIdempotencyKey(key('t1', { namespace: 'nt' })), { stored: true });
+      assert.deepEqual(await store.putIdempotencyKey(key('t2', { namespace: 'nt' })), { stored: false, activationId: 't1', fingerprint: 'f1' });
+      assert.equal(await store.countInFlight('nt'), 0);
+
+      // An expired key no longer protects anything: it is taken over, and swept.
+      assert.deepEqual(await store.putIdempotencyKey(key('e1', { namespace: 'ne', expires: Date.now() - 1 })), { stored: true });
+      assert.deepEqual(await store.putIdempotencyKey(key('e2', { namespace: 'ne' })), { stored: true }, 'expired key taken over');
+      assert.deepEqual(await store.putIdempotencyKey(key('x1', { namespace: 'nx', key: 'a', expires: Date.now() - 1 })), { stored: true });
+      assert.deepEqual(await store.putIdempotencyKey(key('x2', { namespace: 'nx', key: 'b', expires: Date.now() - 1 })), { stored: true });
+      assert.equal(await store.sweepIdempotencyKeys(Date.now(), 1), 1);
+      assert.equal(await store.sweepIdempotencyKeys(Date.now(), 10), 1);
+      assert.equal(await store.sweepIdempotencyKeys(Date.now(), 10), 0, 'live keys stay');
+      assert.deepEqual(await store.putIdempotencyKey(key('e3', { namespace: 'ne' })), { stored: false, activationId: 'e2', fingerprint: 'f1' });
     });
 
     it('namespaces: create, unique name and uuid, lookups, list, delete with entities', async () => {

@@ -48,6 +48,29 @@ export interface EnqueueClaim {
   leaseMs: number;
 }
 
+/** An Idempotency-Key as stored: the key claims acceptance of one activation in a namespace until `expires`. */
+export interface IdempotencyKeyRow {
+  namespace: string;
+  key: string;
+  /** SHA-256 (hex) of what the key protects: the function's path and the canonical body. */
+  fingerprint: string;
+  activationId: string;
+  /** Epoch ms after which the key is free again (and swept). */
+  expires: number;
+}
+
+/** What an idempotent acceptance found: its own key committed, or a live key committed by an earlier request. */
+export type IdempotencyOutcome =
+  | { stored: true }
+  | { stored: false; activationId: string; fingerprint: string };
+
+/** Thrown by the idempotent operations when an uncommitted request holds the same key for too long (→ 409). */
+export class IdempotencyKeyBusyError extends Error {
+  constructor() {
+    super('idempotency key is held by an uncommitted request');
+  }
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Whether enqueue honours its `claim` argument (otherwise callers must not pass one). */
@@ -125,6 +148,18 @@ export interface Store {
   readLiveLogs(namespace: string, activationId: string, afterSeq: number): Promise<LiveLogs>;
   /** Called when lines were appended (`ended` false) or an activation with live lines got its record (`ended` true). */
   onLiveLogs(listener: (activationId: string, ended: boolean) => void): () => void;
+
+  // ---- idempotency keys (issue 11) ----
+  /**
+   * Commits `key` and the invocation in one transaction, unless a live (unexpired) key of that namespace and name
+   * exists: then nothing is written and the existing key's activation and fingerprint are returned. A request
+   * racing an uncommitted holder of the same key waits for it (bounded), then throws IdempotencyKeyBusyError.
+   */
+  enqueueWithIdempotencyKey(inv: Invocation, key: IdempotencyKeyRow): Promise<IdempotencyOutcome>;
+  /** The same for work that is not queued (trigger fires): only the key row is committed. */
+  putIdempotencyKey(key: IdempotencyKeyRow): Promise<IdempotencyOutcome>;
+  /** Deletes up to `batch` keys that expired before `now`; returns how many. */
+  sweepIdempotencyKeys(now: number, batch: number): Promise<number>;
 
   // ---- activations ----
   getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined>;

@@ -1,4 +1,5 @@
 // Actions (§2.2): list, get, create/update, delete, and invoke (§3).
+import { parseIdempotencyKey, requestFingerprint } from '../../idempotency/idempotency-key.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ApiContext } from '../server.js';
 import type { ActionDoc, ActivationRecord, PackageDoc } from '../../types.js';
@@ -77,6 +78,7 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     { bodyLimit: config.limits.payloadMax },
     async (req, reply) => {
       const q = req.query;
+      const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
       const blocking = parseBool(q.blocking, 'blocking');
       const resultOnly = parseBool(q.result, 'result');
       let waitMs = config.syncWaitMs;
@@ -99,12 +101,21 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
         waitMs,
         transactionId: String(req.id),
         received: req.received,
+        ...(idempotencyKey !== undefined
+          ? { idempotency: { key: idempotencyKey, fingerprint: requestFingerprint('POST', qualifiedPath(req.identity.namespace, req.params.namespace, req.params['*']), body) } }
+          : {}),
       });
       reply.header('x-openwhisk-activation-id', out.activationId);
+      if (out.replayed) reply.header('idempotent-replayed', 'true');
       if (!out.record) return reply.code(202).send({ activationId: out.activationId });
       return sendBlockingRecord(reply, out.record, resultOnly);
     },
   );
+}
+
+/** The function's path as the fingerprint sees it: `_` is the caller's own namespace. */
+function qualifiedPath(own: string, ns: string, rest: string): string {
+  return `/${ns === '_' ? own : ns}/${rest}`;
 }
 
 /** HTTP status follows response.statusCode (§3.2); the record goes out with logs: [] (logs are fetched by id), except a

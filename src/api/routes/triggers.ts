@@ -1,6 +1,8 @@
 // OpenWhisk triggers (§2.4) and firing (§8.1): create/update, get, delete, list, and POST to fire. Firing invokes
 // every active rule's action non-blocking through InvocationService (durable, throttled) and stores the trigger's
 // own activation record (no end/duration; one compact JSON log line per rule).
+import { IdempotencyMessages, parseIdempotencyKey, requestFingerprint } from '../../idempotency/idempotency-key.js';
+import { IdempotencyKeyBusyError } from '../../store/store.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../server.js';
 import type { ActivationRecord, Identity, TriggerDoc } from '../../types.js';
@@ -123,6 +125,7 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
     { bodyLimit: config.limits.payloadMax },
     async (req, reply) => {
       const ns = ownNamespace(req, req.params.namespace, req.params.name);
+      const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
       const payload = req.body;
       if (payload !== undefined && !isDict(payload)) throw badRequest(Messages.malformedBody('The request content must be a JSON object.'));
       throttle.check(ns);
@@ -132,6 +135,13 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
       const rules = Object.entries(found.doc.rules ?? {});
       if (!rules.some(([, l]) => l.status === 'active')) return reply.code(204).send();
       const activationId = newActivationId();
+      if (idempotencyKey !== undefined) {
+        const replayOf = await claimFireKey(ctx, ns, idempotencyKey, requestFingerprint('POST', `/${ns}/triggers/${found.doc.name}`, payload), activationId);
+        if (replayOf) {
+          reply.header('idempotent-replayed', 'true');
+          return reply.code(202).send({ activationId: replayOf });
+        }
+      }
       const args: Record<string, unknown> = {};
       for (const p of found.doc.parameters) args[p.key] = p.value;
       Object.assign(args, payload ?? {});
@@ -143,6 +153,20 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
       return reply.code(202).send({ activationId });
     },
   );
+}
+
+/** Commits the fire's Idempotency-Key; returns the first fire's activation id when the key was used already. */
+async function claimFireKey(ctx: ApiContext, ns: string, key: string, fingerprint: string, activationId: string): Promise<string | undefined> {
+  let out;
+  try {
+    out = await ctx.store.putIdempotencyKey({ namespace: ns, key, fingerprint, activationId, expires: Date.now() + ctx.config.idempotencyWindowMs });
+  } catch (err) {
+    if (err instanceof IdempotencyKeyBusyError) throw new ApiError(409, IdempotencyMessages.busy, { 'retry-after': '1' });
+    throw err;
+  }
+  if (out.stored) return undefined;
+  if (out.fingerprint !== fingerprint) throw new ApiError(422, IdempotencyMessages.mismatch);
+  return out.activationId;
 }
 
 async function fireRules(

@@ -82,6 +82,15 @@ export function migrationSql(s: string): string[] {
        progress text,
        truncated boolean NOT NULL DEFAULT false,
        created bigint NOT NULL)`,
+    // Idempotency-Key rows (issue 11): written in the transaction that enqueues their activation.
+    `CREATE TABLE IF NOT EXISTS ${s}.idempotency_keys (
+       namespace text NOT NULL,
+       key text NOT NULL,
+       fingerprint text NOT NULL,
+       activation_id text NOT NULL,
+       expires bigint NOT NULL,
+       PRIMARY KEY (namespace, key))`,
+    `CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON ${s}.idempotency_keys (expires)`,
     `INSERT INTO ${s}.settings (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
   ];
 }

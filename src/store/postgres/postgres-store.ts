@@ -4,7 +4,19 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { ActivationRecord, ClaimedInvocation, EntityKind, EntityListFilter, Invocation, NamespaceRow, ActivationListFilter } from '../../types.js';
-import { activationFilterKey, type ActivationSummary, type EnqueueClaim, type LiveLogs, type LiveLogsAppend, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
+import {
+  activationFilterKey,
+  IdempotencyKeyBusyError,
+  type ActivationSummary,
+  type EnqueueClaim,
+  type IdempotencyKeyRow,
+  type IdempotencyOutcome,
+  type LiveLogs,
+  type LiveLogsAppend,
+  type PutEntityOptions,
+  type Store,
+  type StoredEntity,
+} from '../store.js';
 import { toSummary } from '../summary.js';
 import { parsePgUrl, type PgTarget } from './connection-url.js';
 import { migrate } from './migrations.js';
@@ -41,6 +53,8 @@ export async function openPostgresStore(url: string): Promise<Store> {
 }
 
 // Epoch milliseconds from the database clock.
+/** How long a duplicate waits for an uncommitted request holding its Idempotency-Key before a 409. */
+const IDEMPOTENCY_WAIT_MS = 5_000;
 const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 type Row = Record<string, unknown>;
@@ -256,6 +270,50 @@ export class PostgresStore implements Store {
     ]);
     const inserted = new Set((r.rows[0]!.ids as string[] | null) ?? []);
     return items.map((i) => (inserted.delete(i.inv.activationId) ? undefined : new Error(`activation ${i.inv.activationId} is already queued`)));
+  }
+
+  // ---- idempotency keys ----
+  async enqueueWithIdempotencyKey(inv: Invocation, key: IdempotencyKeyRow): Promise<IdempotencyOutcome> {
+    const out = await this.idempotent(key, inv);
+    if (out.stored) this.fireEnqueued();
+    return out;
+  }
+
+  putIdempotencyKey(key: IdempotencyKeyRow): Promise<IdempotencyOutcome> {
+    return this.idempotent(key, undefined);
+  }
+
+  async sweepIdempotencyKeys(now: number, batch: number): Promise<number> {
+    return (await this.q('sweepKeys', [now, batch])).rowCount ?? 0;
+  }
+
+  /**
+   * Key row and queue row in one transaction. The key's primary key serialises racing duplicates: a second insert
+   * waits on the first's uncommitted row (bounded by lock_timeout), then sees it committed (or rolled back).
+   */
+  private async idempotent(key: IdempotencyKeyRow, inv: Invocation | undefined): Promise<IdempotencyOutcome> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(`BEGIN; SET LOCAL lock_timeout = '${IDEMPOTENCY_WAIT_MS}ms'`);
+      try {
+        const r = await client.query<Row>(this.sql.putKey, [key.namespace, key.key, key.fingerprint, key.activationId, key.expires]);
+        if (r.rows.length) {
+          if (inv) await client.query(this.sql.enqueue, [[inv.activationId], [inv.namespace], [JSON.stringify(inv)], [null], [null]]);
+          await client.query('COMMIT');
+          return { stored: true };
+        }
+        const found = await client.query<Row>(this.sql.getKey, [key.namespace, key.key]);
+        await client.query('COMMIT');
+        const row = found.rows[0]!;
+        return { stored: false, activationId: String(row.activation_id), fingerprint: String(row.fingerprint) };
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        if ((err as { code?: string }).code === '55P03') throw new IdempotencyKeyBusyError();
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
   }
 
   async claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]> {
@@ -481,6 +539,13 @@ function statements(s: string, channels: Channels) {
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, state),
       n AS (SELECT pg_notify('${channels.enqueued}', '') FROM (SELECT 1 FROM i WHERE state = 'queued' LIMIT 1) AS any_queued)
       SELECT array(SELECT activation_id FROM i) AS ids, (SELECT count(*) FROM n) AS notified`,
+    // A live key is left alone (nothing returned); an expired one is taken over in place.
+    putKey: `INSERT INTO ${s}.idempotency_keys AS k (namespace, key, fingerprint, activation_id, expires) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (namespace, key) DO UPDATE SET fingerprint = excluded.fingerprint, activation_id = excluded.activation_id,
+        expires = excluded.expires WHERE k.expires <= ${NOW_MS}
+      RETURNING activation_id`,
+    getKey: `SELECT fingerprint, activation_id FROM ${s}.idempotency_keys WHERE namespace = $1 AND key = $2`,
+    sweepKeys: `DELETE FROM ${s}.idempotency_keys WHERE ctid IN (SELECT ctid FROM ${s}.idempotency_keys WHERE expires <= $1 LIMIT $2)`,
     claim: `WITH c AS (SELECT activation_id FROM ${s}.queue WHERE state = 'queued' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
       UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1
       FROM c WHERE q.activation_id = c.activation_id

@@ -60,4 +60,14 @@ CREATE TABLE IF NOT EXISTS live_state (
   truncated INTEGER NOT NULL DEFAULT 0,
   created INTEGER NOT NULL
 );
+-- Idempotency-Key rows (issue 11): written in the transaction that enqueues their activation.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  namespace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  activation_id TEXT NOT NULL,
+  expires INTEGER NOT NULL,
+  PRIMARY KEY (namespace, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires);
 `;

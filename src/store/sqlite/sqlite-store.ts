@@ -13,7 +13,18 @@ import type {
   Invocation,
   NamespaceRow,
 } from '../../types.js';
-import { activationFilterKey, type ActivationSummary, type EnqueueClaim, type LiveLogs, type LiveLogsAppend, type PutEntityOptions, type Store, type StoredEntity } from '../store.js';
+import {
+  activationFilterKey,
+  type ActivationSummary,
+  type EnqueueClaim,
+  type IdempotencyKeyRow,
+  type IdempotencyOutcome,
+  type LiveLogs,
+  type LiveLogsAppend,
+  type PutEntityOptions,
+  type Store,
+  type StoredEntity,
+} from '../store.js';
 import { SCHEMA } from './schema.js';
 import { toSummary } from '../summary.js';
 import { Checkpointer } from './checkpointer.js';
@@ -33,6 +44,7 @@ class SqliteStore implements Store {
   private readonly events = new EventEmitter();
   private readonly st: Record<string, Database.Statement>;
   private readonly checkpointer?: Checkpointer;
+  private readonly idempotentTx: Database.Transaction<(key: IdempotencyKeyRow, inv: Invocation | undefined) => IdempotencyOutcome>;
   private readonly enqueueTx: (items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => void;
   /** Activations with live rows (one node owns a SQLite file): complete() deletes only theirs. */
   private readonly liveIds = new Set<string>();
@@ -106,6 +118,9 @@ class SqliteStore implements Store {
       liveDelState: p('DELETE FROM live_state WHERE activation_id = ?'),
       liveSweepLines: p('DELETE FROM live_logs WHERE created < ?'),
       liveSweepState: p('DELETE FROM live_state WHERE created < ?'),
+      getKey: p('SELECT fingerprint, activation_id FROM idempotency_keys WHERE namespace = ? AND key = ? AND expires > ?'),
+      putKey: p('INSERT OR REPLACE INTO idempotency_keys (namespace, key, fingerprint, activation_id, expires) VALUES (?, ?, ?, ?, ?)'),
+      sweepKeys: p('DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires <= ? LIMIT ?)'),
       sweep: p('DELETE FROM activations WHERE rowid IN (SELECT rowid FROM (SELECT rowid, start FROM activations ORDER BY rowid LIMIT ?) WHERE start < ?)'),
     };
     this.enqueueTx = this.db.transaction((items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => {
@@ -126,6 +141,14 @@ class SqliteStore implements Store {
       const now = Date.now();
       b.lines.forEach((line, i) => this.st.liveLine!.run(id, b.firstSeq + i, line, now));
       this.st.liveState!.run(id, namespace, b.progress ?? null, b.truncated ? 1 : 0, now);
+    });
+    // A live key wins; an expired one is replaced (the sweep may not have reached it yet).
+    this.idempotentTx = this.db.transaction((key: IdempotencyKeyRow, inv: Invocation | undefined): IdempotencyOutcome => {
+      const found = this.st.getKey!.get(key.namespace, key.key, Date.now()) as Row | undefined;
+      if (found) return { stored: false, activationId: found.activation_id, fingerprint: found.fingerprint };
+      this.st.putKey!.run(key.namespace, key.key, key.fingerprint, key.activationId, key.expires);
+      if (inv) this.enqueueTx([{ inv }]);
+      return { stored: true };
     });
     this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
       const done: Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }> = [];
@@ -335,6 +358,24 @@ class SqliteStore implements Store {
   onLiveLogs(listener: (activationId: string, ended: boolean) => void): () => void {
     this.events.on('live', listener);
     return () => this.events.off('live', listener);
+  }
+
+  // ---- idempotency keys ----
+  async enqueueWithIdempotencyKey(inv: Invocation, key: IdempotencyKeyRow): Promise<IdempotencyOutcome> {
+    const out = this.idempotentTx.immediate(key, inv);
+    if (out.stored) {
+      this.countEnqueued(inv.namespace);
+      this.events.emit('enqueued');
+    }
+    return out;
+  }
+
+  async putIdempotencyKey(key: IdempotencyKeyRow): Promise<IdempotencyOutcome> {
+    return this.idempotentTx.immediate(key, undefined);
+  }
+
+  async sweepIdempotencyKeys(now: number, batch: number): Promise<number> {
+    return this.st.sweepKeys!.run(now, batch).changes;
   }
 
   // ---- activations ----
