@@ -4,6 +4,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, putAction, waitForRecord, type TestServer } from './helpers/server.js';
 import { readEvents } from './helpers/sse.js';
+import { spawn } from 'node:child_process';
+import { runCli, tempConfigDir } from './helpers/cli.js';
+import { FLARE_BIN } from './helpers/server.js';
 
 let s: TestServer;
 
@@ -30,6 +33,7 @@ before(async () => {
     {},
     'python:3.11',
   );
+  await putAction(s, 'failer', `async function main() { console.log('about to fail'); await new Promise((r) => setTimeout(r, 300)); throw new Error('boom'); }`);
 });
 after(async () => {
   await s.stop();
@@ -113,3 +117,38 @@ async function waitProgressInStream(id: string): Promise<string | undefined> {
   const events = await readEvents(await follow(id), { until: (e) => e.event === 'progress' || e.event === 'end' });
   return events.find((e) => e.event === 'progress')?.data;
 }
+
+test('CLI: activations logs <id> --follow prints lines while it runs and exits 0; invoke --follow streams then prints the result', async () => {
+  const env = { FLARE_CONFIG_DIR: tempConfigDir(), NO_COLOR: '1' };
+  assert.equal((await runCli(['connect', '--apihost', s.url, '--auth', s.auth], { env })).code, 0);
+  const id = await invoke('ticker', { n: 40 });
+  const child = spawn(process.execPath, [FLARE_BIN, 'activations', 'logs', id, '--follow', '-r'], { env: { ...process.env, ...env } });
+  let stdout = '';
+  let firstAt = 0;
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    firstAt ||= Date.now();
+  });
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  const rec = await waitForRecord(s, id);
+  assert.equal(code, 0);
+  assert.ok(firstAt > 0 && firstAt < rec.end - 1000, 'the first line is printed well before the activation ends');
+  assert.deepEqual(
+    stdout.trimEnd().split('\n').map((l) => l.replace(/ \d+$/, '')),
+    [...Array.from({ length: 40 }, (_, i) => `tick ${i + 1}`), 'progress ignored: the value is 5010 bytes of JSON, more than the limit of 4096 bytes.'],
+  );
+
+  const inv = await runCli(['functions', 'invoke', 'ticker', '-p', 'n:3', '--follow'], { env });
+  assert.equal(inv.code, 0, inv.stderr);
+  assert.deepEqual(JSON.parse(inv.stdout), { ok: true });
+  assert.equal(inv.stderr.split('\n').filter((l) => / stdout: tick \d/.test(l)).length, 3);
+
+  const bad = await runCli(['functions', 'invoke', 'failer', '--follow'], { env });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /stdout: about to fail/);
+  assert.match(JSON.stringify(JSON.parse(bad.stdout).error), /boom/);
+  const failedId = /activation ([0-9a-f]{32})/.exec(bad.stderr)![1]!;
+  const again = await runCli(['activations', 'logs', failedId, '--follow'], { env });
+  assert.equal(again.code, 1);
+  assert.match(again.stdout, /stdout: about to fail/);
+});

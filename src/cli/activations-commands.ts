@@ -1,4 +1,5 @@
 // `activations get|list|logs|result` (doctl-cli.md §1.5, §2.1, §2.4, §2.7).
+import { followActivation } from '../live-logs/follow-client.js';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { ApiClient } from './api-client.js';
@@ -181,13 +182,19 @@ export function registerActivationsCommands(program: Command): void {
     .option('-p, --package <name>', 'Fetch logs for a specific package')
     .option('-n, --limit <n>', 'Fetch the last LIMIT activation logs (up to 200)')
     .option('-r, --strip', 'strip timestamp information and output first line only')
-    .option('--follow', 'Fetch logs continuously')
+    .option('--follow', 'Fetch logs continuously (with an activation id: stream its logs live until it ends)')
     .addOption(new Option('-l, --last', 'Fetch the most recent activation logs (default)').hideHelp());
   addGlobalFlags(logs).action(
     async (args: string[], opts: GlobalOpts & { function?: string; package?: string; limit?: string; strip?: boolean; follow?: boolean }) => {
       checkArgs('activations.logs', args, 0, 1);
       const client = connectedClient(opts);
       const fmt = (l: string) => (opts.strip ? stripLogLine(l) : l) + '\n';
+      if (args[0] && opts.follow) {
+        // Flare: the live stream of one activation (src/live-logs/); exit status = the activation's outcome.
+        const end = await followActivation(client, args[0], { line: (l) => out(fmt(l)) });
+        if (end.statusCode !== 0) process.exitCode = 1;
+        return;
+      }
       if (args[0]) {
         const lines = await getLogs(client, args[0]);
         out(lines.map(fmt).join(''));

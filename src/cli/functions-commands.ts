@@ -1,5 +1,6 @@
 // `functions list|get|invoke` (doctl-cli.md §1.4, §2.2, §2.5) and `create|update|delete` (wsk's `action create` habit).
 import { formatIdempotencyKey } from '../idempotency/idempotency-key.js';
+import { followActivation } from '../live-logs/follow-client.js';
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -123,6 +124,7 @@ interface InvokeOpts extends GlobalOpts {
   wait?: boolean; // --no-wait → false
   web?: boolean;
   idempotencyKey?: string;
+  follow?: boolean;
 }
 
 interface DeployOpts extends GlobalOpts {
@@ -230,7 +232,8 @@ export function registerFunctionsCommands(program: Command): void {
     .option('-P, --param-file <file>', 'FILE containing parameter values in JSON format')
     .option('-f, --full', 'wait for full activation record')
     .option('-n, --no-wait', 'fire and forget (asynchronous invoke, does not wait for the result)')
-    .option('--idempotency-key <key>', 'run at most once per KEY (24 h): a repeat answers with the first activation');
+    .option('--idempotency-key <key>', 'run at most once per KEY (24 h): a repeat answers with the first activation')
+    .option('--follow', 'invoke without waiting, stream the logs live (on stderr), then print the result');
   addGlobalFlags(invoke).action(async (args: string[], opts: InvokeOpts) => {
     checkArgs('functions.invoke', args, 1, 1);
     const noWait = opts.wait === false;
@@ -248,6 +251,12 @@ export function registerFunctionsCommands(program: Command): void {
       if (process.stdout.isTTY) openBrowser(url.toString());
       return;
     }
+    const keyHeader = opts.idempotencyKey !== undefined ? { headers: { 'Idempotency-Key': formatIdempotencyKey(opts.idempotencyKey) } } : {};
+    if (opts.follow) {
+      if (noWait) throw new CliError('the --follow and --no-wait flags are mutually exclusive');
+      await invokeAndFollow(client, name, params, !!opts.full, keyHeader);
+      return;
+    }
     const query = noWait ? { blocking: false } : { blocking: true, result: !opts.full };
     const spinner = noWait ? { stop() {} } : startSpinner();
     let res;
@@ -256,7 +265,7 @@ export function registerFunctionsCommands(program: Command): void {
         query,
         body: params,
         noThrow: true,
-        ...(opts.idempotencyKey !== undefined ? { headers: { 'Idempotency-Key': formatIdempotencyKey(opts.idempotencyKey) } } : {}),
+        ...keyHeader,
       });
     } finally {
       spinner.stop();
@@ -389,4 +398,22 @@ export function buildActionBody(file: string | undefined, opts: DeployOpts, verb
   }
   if (verb === 'update' && Object.keys(body).length === 0) throw new CliError('nothing to update: give a code file or a setting');
   return body;
+}
+
+/** `invoke --follow` (Flare): a non-blocking invoke, its logs live on stderr, then the result (or record) on stdout. */
+async function invokeAndFollow(
+  client: ApiClient,
+  name: string,
+  params: Record<string, unknown>,
+  full: boolean,
+  extra: { headers?: Record<string, string> },
+): Promise<void> {
+  const res = await client.request<{ activationId?: string }>('POST', `actions/${actionPath(name)}`, { query: { blocking: false }, body: params, ...extra });
+  const id = String(res.body?.activationId ?? '');
+  process.stderr.write(`activation ${id}\n`);
+  const end = await followActivation(client, id, { line: (l) => process.stderr.write(l + '\n') });
+  const rec = await client.request<Record<string, unknown>>('GET', `activations/${id}`);
+  const body = full ? rec.body : ((rec.body.response as { result?: unknown } | undefined)?.result ?? {});
+  out(jsonText(sortKeysDeep(body)));
+  if (end.statusCode !== 0) process.exitCode = 1;
 }

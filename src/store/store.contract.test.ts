@@ -551,6 +551,34 @@ for (const adapter of adapters) {
       assert.equal(done.length, 1);
     });
 
+    it('live logs: appended while in the queue, read after a seq with state and progress, deleted by complete, announced', async () => {
+      const { store } = await adapter.open();
+      const heard: Array<[string, boolean]> = [];
+      store.onLiveLogs((id, ended) => heard.push([id, ended]));
+      const inv = invocation('ns');
+      assert.deepEqual(await store.readLiveLogs('ns', inv.activationId, 0), { lines: [] }, 'unknown id: no state');
+      await store.enqueue(inv);
+      assert.deepEqual(await store.readLiveLogs('ns', inv.activationId, 0), { state: 'queued', lines: [] });
+      await store.claim('me', 1, 10_000);
+      await store.appendLiveLogs('ns', inv.activationId, { firstSeq: 1, lines: ['l1', 'l2'] });
+      await store.appendLiveLogs('ns', inv.activationId, { firstSeq: 3, lines: ['l3'], progress: '{"p":1}' });
+      await store.appendLiveLogs('ns', inv.activationId, { firstSeq: 4, lines: [], progress: '{"p":2}', truncated: true });
+      await until('appends announced', () => heard.filter(([id, e]) => id === inv.activationId && !e).length === 3);
+      assert.deepEqual(await store.readLiveLogs('ns', inv.activationId, 1), {
+        state: 'running',
+        lines: [{ seq: 2, line: 'l2' }, { seq: 3, line: 'l3' }],
+        progress: '{"p":2}',
+        truncated: true,
+      });
+      assert.deepEqual((await store.readLiveLogs('other', inv.activationId, 0)).lines, [], 'other namespace sees nothing');
+      await store.complete([record('ns', 'hello', ++clock, { activationId: inv.activationId })]);
+      assert.deepEqual(await store.readLiveLogs('ns', inv.activationId, 0), { lines: [] });
+      // A late append after the record leaves nothing behind.
+      await store.appendLiveLogs('ns', inv.activationId, { firstSeq: 4, lines: ['late'] });
+      assert.deepEqual(await store.readLiveLogs('ns', inv.activationId, 0), { lines: [] });
+      if (adapter.name === 'sqlite') assert.ok(heard.some(([id, e]) => id === inv.activationId && e), 'end announced');
+    });
+
     if (adapter.name === 'postgres') {
       it('postgres: notifications cross nodes (two stores, one schema) and survive a dropped LISTEN connection', async () => {
         const { store: a, url } = await adapter.open();
@@ -586,6 +614,21 @@ for (const adapter of adapters) {
         await until('B woken after reconnect', () => wakeB > woke);
         await a.complete([record('ns', 'hello', ++clock, { activationId: inv2.activationId })]);
         await until('B completion after reconnect', () => doneB.includes(inv2.activationId));
+      });
+
+      it('postgres: live lines and their end are announced to another node', async () => {
+        const { store: a, url } = await adapter.open();
+        const b = (await openPostgresStore(url)) as PostgresStore;
+        opened.push(b);
+        const heard: Array<[string, boolean]> = [];
+        b.onLiveLogs((id, ended) => heard.push([id, ended]));
+        const inv = invocation('ns');
+        await a.enqueue(inv);
+        await a.appendLiveLogs('ns', inv.activationId, { firstSeq: 1, lines: ['x'] });
+        await until('B hears the lines', () => heard.some(([id, e]) => id === inv.activationId && !e));
+        assert.deepEqual((await b.readLiveLogs('ns', inv.activationId, 0)).lines, [{ seq: 1, line: 'x' }]);
+        await a.complete([record('ns', 'hello', ++clock, { activationId: inv.activationId })]);
+        await until('B hears the end', () => heard.some(([id, e]) => id === inv.activationId && e));
       });
 
       it('postgres: a completion that lost to an earlier record is announced without its own record', async () => {
