@@ -50,7 +50,18 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
     lifetimeMs: ctx.config.limits.timeoutMax + 120_000,
   });
 
-  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id/logs', async (req, reply) => {
+  const logsSchema = {
+    tags: ['activations'],
+    summary: "An activation's logs; with follow=true, live as server-sent events (or text/plain)",
+    querystring: {
+      type: 'object',
+      properties: {
+        follow: { type: 'string', description: 'true: stream the lines as they are written (text/event-stream or text/plain)' },
+        from: { type: 'string', description: 'resume after this line number (as Last-Event-ID)' },
+      },
+    },
+  };
+  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id/logs', { schema: logsSchema }, async (req, reply) => {
     // ?follow=true: live logs as server-sent events (src/live-logs/); otherwise OpenWhisk's answer, unchanged.
     if (req.query.follow !== undefined && parseBool(req.query.follow, 'follow')) {
       return followers.follow(req, reply, ownNamespace(req, req.params.namespace), req.params.id, req.query.from);
