@@ -10,7 +10,7 @@ import { openStore } from './store/open-store.js';
 import { startRetentionSweeper } from './store/retention-sweeper.js';
 import { bootstrapNamespace, type Bootstrap } from './bootstrap.js';
 import { installCatalog } from './catalog/install-catalog.js';
-import { SAMPLES, UTILS } from './catalog/catalog-actions.js';
+import { ALARMS, SAMPLES, UTILS } from './catalog/catalog-actions.js';
 import { buildApi } from './api/server.js';
 import { Invoker } from './invoker/invoker.js';
 import type { Runtime } from './runtime/runtime.js';
@@ -41,7 +41,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
   const notices: string[] = [];
   const bootstrap = await bootstrapNamespace(store, config.dataDir, config.bootstrapNamespace, config.bootstrapAuth);
   if (bootstrap.notice) notices.push(bootstrap.notice);
-  await installCatalog(store, [UTILS, SAMPLES], config.limits);
+  await installCatalog(store, [UTILS, SAMPLES, ALARMS], config.limits);
 
   let url = '';
   const apiHost = () => config.apiHost ?? url;

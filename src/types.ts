@@ -40,7 +40,7 @@ export interface PackageDoc {
   updated: number;
 }
 
-export type EntityKind = 'action' | 'package' | 'trigger' | 'rule' | 'scheduled-trigger';
+export type EntityKind = 'action' | 'package' | 'trigger' | 'rule' | 'scheduled-trigger' | 'alarm';
 
 /** A rule link as stored on its trigger (§2.4): `rules["ns/rule"]`. */
 export interface TriggerRuleLink {

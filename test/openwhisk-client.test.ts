@@ -158,3 +158,44 @@ test('8. whisk.system utils and samples: by fully qualified name, bound, in a se
   const del = await s.api('/api/v1/namespaces/whisk.system/packages/utils', { method: 'DELETE' });
   assert.equal(del.status, 403);
 });
+
+test('9. feeds: a trigger annotated feed drives its feed action through CREATE, UPDATE, PAUSE, UNPAUSE, DELETE', async () => {
+  await ow.actions.create({ name: 'myfeed', action: 'function main(p) { return { event: p.lifecycleEvent, trigger: p.triggerName, key: typeof p.authKey === "string" && p.authKey.length > 0, x: p.x }; }' });
+  await ow.actions.create({ name: 'fact', action: ECHO });
+  const feed = `/${s.namespace}/myfeed`;
+  await ow.triggers.create({ name: 'ftrig', trigger: { annotations: [{ key: 'feed', value: feed }], parameters: [{ key: 'x', value: 1 }] } });
+  await ow.triggers.update({ name: 'ftrig', trigger: { annotations: [{ key: 'feed', value: feed }], parameters: [{ key: 'x', value: 2 }] } });
+  await ow.rules.create({ name: 'frule', trigger: 'ftrig', action: 'fact' });
+  await ow.rules.disable({ name: 'frule' });
+  await ow.rules.enable({ name: 'frule' });
+  await ow.rules.delete({ name: 'frule' });
+  await ow.triggers.delete({ name: 'ftrig' });
+  const events = await waitFor(async () => {
+    const list = await ow.activations.list({ name: 'myfeed', docs: true, limit: 20 });
+    return list.length >= 5 ? list : undefined;
+  }, 20_000);
+  const results = events.map((a: any) => a.response.result).reverse();
+  assert.deepEqual(results.map((r: any) => r.event), ['CREATE', 'UPDATE', 'PAUSE', 'UNPAUSE', 'DELETE']);
+  for (const r of results) {
+    assert.equal(r.trigger, `/${s.namespace}/ftrig`);
+    assert.equal(r.key, true);
+  }
+  assert.equal(results[0].x, 1);
+  assert.equal(results[1].x, 2);
+
+  // The alarms feed through the client's feeds API (as the upstream integration test drives it).
+  await ow.triggers.create({ name: 'afeed' });
+  const params = { cron: '*/8 * * * * *', trigger_payload: { name: 'test' } };
+  const created = await ow.feeds.create({ name: '/whisk.system/alarms/alarm', trigger: 'afeed', params });
+  assert.equal(created.response.success, true);
+  const read = await ow.feeds.get({ name: '/whisk.system/alarms/alarm', trigger: 'afeed', params });
+  assert.equal(read.response.result.config.cron, '*/8 * * * * *');
+  assert.deepEqual(read.response.result.config.trigger_payload, { name: 'test' });
+  const updated = await ow.feeds.update({ name: '/whisk.system/alarms/alarm', trigger: 'afeed', params: { cron: '* * * * *' } });
+  assert.equal(updated.response.success, true);
+  const bad = await ow.actions.invoke({ name: '/whisk.system/alarms/alarm', blocking: true, params: { lifecycleEvent: 'CREATE', triggerName: `/${s.namespace}/afeed`, cron: 'nope' } }).catch((e: any) => e);
+  assert.match(JSON.stringify(bad.error ?? bad), /not valid/);
+  const deleted = await ow.feeds.delete({ name: '/whisk.system/alarms/alarm', trigger: 'afeed' });
+  assert.equal(deleted.response.success, true);
+  await ow.triggers.delete({ name: 'afeed' });
+});

@@ -52,7 +52,8 @@ test('trigger CRUD: create, 409 without overwrite, get, list summaries, count, u
   const bad = await call('PUT', `${NS}/triggers/t2`, { annotations: [{ key: 'feed', value: 'not a path' }] });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error, 'Feed name is not valid');
-  const feedOk = await call('PUT', `${NS}/triggers/t2`, { annotations: [{ key: 'feed', value: '/whisk.system/alarms/alarm' }] });
+  // A feed trigger is registered with its feed (issue 14): the alarm feed needs its cron.
+  const feedOk = await call('PUT', `${NS}/triggers/t2`, { annotations: [{ key: 'feed', value: '/whisk.system/alarms/alarm' }], parameters: [{ key: 'cron', value: '*/5 * * * *' }] });
   assert.equal(feedOk.status, 200);
   assert.equal((await call('DELETE', `${NS}/triggers/t2`)).status, 200);
   assert.equal((await call('GET', `${NS}/triggers/t2`)).status, 404);

@@ -8,6 +8,12 @@ import type { ResolvedAction } from './resolve-action.js';
 import { annotation } from './action-doc.js';
 import type { Throttle } from './throttle.js';
 import type { CompletionWaiters } from './completion-waiters.js';
+import { SYSTEM_NAMESPACE } from '../catalog/install-catalog.js';
+import { ALARM_TYPES, runAlarmFeed } from '../feeds/alarm-feed.js';
+import type { AlarmType } from '../feeds/alarm-schedule.js';
+
+/** Annotation of a whisk.system action that Flare runs itself (the alarms feed). */
+export const NATIVE_FEED = 'flare-native-feed';
 
 export interface InvokeOptions {
   blocking: boolean;
@@ -53,6 +59,8 @@ export class InvocationService {
     }
     await this.throttle.check(identity);
     const activationId = newActivationId();
+    const feed = action.ownerNamespace === SYSTEM_NAMESPACE ? annotation(action.doc.annotations, NATIVE_FEED) : undefined;
+    if (ALARM_TYPES.includes(feed as AlarmType)) return this.runAlarmFeed(identity, action, feed as AlarmType, payload, activationId, opts);
     const annotations = [...(opts.annotations ?? []), ...(action.binding ? [{ key: 'binding', value: action.binding }] : [])];
     const inv: Invocation = {
       activationId,
@@ -133,5 +141,35 @@ export class InvocationService {
     }
     const record = await firstWaiter.wait(opts.waitMs);
     return record ? { activationId: first, record, replayed: true } : { activationId: first, replayed: true };
+  }
+
+  /** The alarms feed runs here, not in a sandbox; its record is written before the caller is answered. */
+  private async runAlarmFeed(identity: Identity, action: ResolvedAction, type: AlarmType, payload: Record<string, unknown>, activationId: string, opts: InvokeOptions): Promise<InvokeOutcome> {
+    const start = Date.now();
+    const out = await runAlarmFeed(this.store, identity, type, { ...action.defaults, ...payload });
+    const end = Date.now();
+    const statusCode = out.success ? 0 : 1;
+    const record: ActivationRecord = {
+      namespace: identity.namespace,
+      name: action.actionName.split('/').pop()!,
+      version: action.doc.version,
+      subject: identity.subject,
+      activationId,
+      start,
+      end,
+      duration: end - start,
+      statusCode,
+      response: { status: out.success ? 'success' : 'application error', statusCode, success: out.success, result: out.result },
+      logs: [],
+      annotations: [
+        { key: 'path', value: `${action.ownerNamespace}/${action.actionName}` },
+        { key: 'waitTime', value: Math.max(0, start - opts.received) },
+        { key: 'kind', value: action.doc.exec.kind },
+        ...(opts.annotations ?? []),
+      ],
+      publish: false,
+    };
+    await this.store.complete([record]);
+    return opts.blocking ? { activationId, record } : { activationId };
   }
 }

@@ -133,3 +133,23 @@ export const SAMPLES: CatalogPackage = {
     },
   ],
 };
+
+/** Run by Flare itself (see src/feeds/alarm-feed.ts); the code only explains that when read. */
+const nativeFeed = (type: string): string => `// Flare runs the ${type} feed itself: the OpenWhisk feed protocol (lifecycleEvent CREATE/READ/UPDATE/DELETE/PAUSE/UNPAUSE).\nfunction main() {\n  return { error: 'run by Flare' };\n}\n`;
+const common = [
+  { name: 'trigger_payload', description: 'The payload the trigger is fired with' },
+  { name: 'startDate', description: 'The date of the first fire (ISO 8601 or ms)' },
+  { name: 'stopDate', description: 'The date after which the trigger no longer fires' },
+  { name: 'deleteAfterFire', description: "'true' deletes the trigger after its last fire, 'rules' its rules too" },
+];
+
+export const ALARMS: CatalogPackage = {
+  name: 'alarms',
+  description: 'Alarms and periodic utility',
+  annotations: [{ key: 'parameters', value: [{ name: 'trigger_payload' }] }],
+  actions: [
+    { name: 'alarm', description: 'Fire trigger when alarm occurs', parameters: [{ name: 'cron', required: true, description: 'UNIX crontab syntax (5 fields, or 6 with seconds), UTC' }, ...common], code: nativeFeed('alarm'), annotations: [{ key: 'feed', value: true }, { key: 'flare-native-feed', value: 'alarm' }] },
+    { name: 'interval', description: 'Fire trigger at specified interval', parameters: [{ name: 'minutes', required: true, description: 'Minutes between fires' }, ...common], code: nativeFeed('interval'), annotations: [{ key: 'feed', value: true }, { key: 'flare-native-feed', value: 'interval' }] },
+    { name: 'once', description: 'Fire trigger once when alarm occurs', parameters: [{ name: 'date', required: true, description: 'The date to fire on' }, ...common.slice(0, 1), common[3]!], code: nativeFeed('once'), annotations: [{ key: 'feed', value: true }, { key: 'flare-native-feed', value: 'once' }] },
+  ],
+};

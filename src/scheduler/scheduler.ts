@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
-import type { NamespaceLimits, ScheduledTriggerDoc } from '../types.js';
+import type { NamespaceLimits, NamespaceRow, ScheduledTriggerDoc, TriggerDoc } from '../types.js';
 import { identityOf } from '../api/auth.js';
 import { InvocationService } from '../api/invocations.js';
 import { Throttle } from '../api/throttle.js';
@@ -13,6 +13,9 @@ import { CompletionWaiters } from '../api/completion-waiters.js';
 import { resolveAction } from '../api/resolve-action.js';
 import { newTransactionId } from '../ids.js';
 import { Schedule } from './cron.js';
+import { newActivationId } from '../ids.js';
+import { ALARM_KIND, isLastFire, nextFire, type AlarmDoc } from '../feeds/alarm-schedule.js';
+import { fireTrigger, hasActiveRule } from '../triggers/fire-trigger.js';
 
 export const SCHEDULED_KIND = 'scheduled-trigger' as const;
 
@@ -107,7 +110,7 @@ export class Scheduler {
     // After a long stall, look back at most one minute: a missed minute fires once, late, not a backlog.
     const from = Math.max(this.lastTick, now - 60_000);
     this.lastTick = now;
-    const fired: string[] = [];
+    const fired: string[] = await this.tickAlarms(from, now);
     // Cron times are whole minutes: unless a minute boundary fell in (from, now], nothing can be due and the
     // store is not read at all (one read of the triggers per minute per node).
     if (Math.floor(now / 60_000) * 60_000 <= from) return fired;
@@ -135,6 +138,56 @@ export class Scheduler {
       }
     }
     return fired;
+  }
+
+  /**
+   * Alarms (the /whisk.system/alarms feed) can be due at any second: they are read every tick. A due fire is claimed
+   * cluster-wide through putSettingIfAbsent, then fires the OpenWhisk trigger like POST …/triggers/{name}.
+   */
+  private async tickAlarms(from: number, now: number): Promise<string[]> {
+    const fired: string[] = [];
+    for (const ns of await this.store.listNamespaces()) {
+      for (const a of await this.store.listEntities<AlarmDoc>({ namespace: ns.name, kind: ALARM_KIND, limit: 100_000, skip: 0 })) {
+        if (!a.active) continue;
+        const due = nextFire(a, Math.max(from, a.lastFired ?? -Infinity));
+        if (due === undefined || due > now) continue;
+        const key = `alarm-fire:${a.namespace}/${a.name}:${due}`;
+        if ((await this.store.putSettingIfAbsent(key, this.ownerId)) !== this.ownerId) continue;
+        try {
+          if (await this.fireAlarm(ns, a, due)) fired.push(`${a.namespace}/${a.name}`);
+        } catch (err) {
+          this.opts.logger.warn({ trigger: `${a.namespace}/${a.name}`, err: (err as Error).message }, 'alarm could not fire its trigger');
+        }
+      }
+    }
+    return fired;
+  }
+
+  private async fireAlarm(row: NamespaceRow, a: AlarmDoc, due: number): Promise<boolean> {
+    const trigger = await this.store.getEntity<TriggerDoc>(a.namespace, 'trigger', a.name, false);
+    const identity = identityOf(row, '', this.opts.limits);
+    if (trigger && hasActiveRule(trigger.doc)) {
+      await fireTrigger({ store: this.store, invocations: this.invocations }, identity, trigger.doc, { ...a.payload }, newActivationId(), newTransactionId(), Date.now());
+    }
+    const last = !trigger || isLastFire(a, due);
+    if (last) {
+      await this.store.deleteEntity(a.namespace, ALARM_KIND, a.name);
+      if (trigger && a.deleteAfterFire) {
+        if (a.deleteAfterFire === 'rules') {
+          for (const fq of Object.keys(trigger.doc.rules ?? {})) {
+            const [rns, ...rest] = fq.split('/');
+            if (rns === a.namespace) await this.store.deleteEntity(a.namespace, 'rule', rest.join('/'));
+          }
+        }
+        await this.store.deleteEntity(a.namespace, 'trigger', a.name);
+      }
+    } else {
+      const cur = await this.store.getEntity<AlarmDoc>(a.namespace, ALARM_KIND, a.name, false);
+      if (cur) await this.store.putEntity(a.namespace, ALARM_KIND, a.name, { ...cur.doc, lastFired: due }, undefined, { expectUpdated: cur.updated });
+    }
+    // The previous fire's dedupe key can no longer be contended.
+    if (a.lastFired !== undefined) await this.store.deleteSetting(`alarm-fire:${a.namespace}/${a.name}:${a.lastFired}`).catch(() => undefined);
+    return !!trigger;
   }
 
   /** Invokes the trigger's function non-blocking with the body as params; records the run on the trigger. */

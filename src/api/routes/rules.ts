@@ -13,6 +13,8 @@ import { ownNamespace } from './namespace-access.js';
 import { updateTrigger } from './triggers.js';
 
 type Req = { Params: { namespace: string; name: string }; Querystring: Record<string, string | undefined> };
+import { feedOf, invokeFeed } from '../../feeds/feed-lifecycle.js';
+
 type Status = 'active' | 'inactive';
 
 const isDict = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -152,6 +154,12 @@ export async function ruleRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContex
       rules: { ...(doc.rules ?? {}), [fq]: { action: rule.action, status } },
     }));
     if (!t) throw new ApiError(404, 'Only rules with existing triggers can be activated');
+    // A feed-backed trigger pauses while none of its rules is active, and resumes with the first (feed protocol).
+    const feed = feedOf(t.annotations);
+    if (feed && t.namespace === req.identity.namespace) {
+      const anyActive = Object.values(t.rules ?? {}).some((l) => l.status === 'active');
+      await invokeFeed(ctx, req.identity, feed, anyActive ? 'UNPAUSE' : 'PAUSE', t.name, {}, String(req.id));
+    }
     return ruleView(rule, status);
   });
 

@@ -5,14 +5,15 @@ import { IdempotencyMessages, parseIdempotencyKey, requestFingerprint } from '..
 import { IdempotencyKeyBusyError } from '../../store/store.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../server.js';
-import type { ActivationRecord, Identity, TriggerDoc } from '../../types.js';
+import type { TriggerDoc } from '../../types.js';
 import type { Store } from '../../store/store.js';
 import { ApiError, Messages, badRequest, notFound } from '../errors.js';
 import { parseBool, parseListParams } from '../list-params.js';
 import { checkName, isValidName } from '../entity-names.js';
 import { bumpPatch, mergeAnnotations, parseKeyValues } from '../action-doc.js';
-import { resolveAction } from '../resolve-action.js';
 import { newActivationId } from '../../ids.js';
+import { fireTrigger, hasActiveRule } from '../../triggers/fire-trigger.js';
+import { feedOf, invokeFeed } from '../../feeds/feed-lifecycle.js';
 import { ownNamespace } from './namespace-access.js';
 
 type Req = { Params: { namespace: string; name: string }; Querystring: Record<string, string | undefined> };
@@ -60,7 +61,6 @@ class FireThrottle {
   }
 }
 
-const statusCodeOf = (status: number) => (status >= 500 ? 3 : 1);
 
 export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
   const { store, config } = ctx;
@@ -110,13 +110,31 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
     };
     const r = await store.putEntity(ns, 'trigger', name, doc, undefined, { expectUpdated: existing ? existing.updated : null });
     if (r === 'conflict') throw new ApiError(409, existing ? Messages.conflict : Messages.exists);
+    // Feed protocol: CREATE for a new feed trigger (undone when the feed refuses), UPDATE for a changed one.
+    const feedPath = feedOf(doc.annotations);
+    if (feedPath) {
+      const params = Object.fromEntries(doc.parameters.map((p) => [p.key, p.value]));
+      const created = !existing || !feedOf(existing.doc.annotations);
+      const err = await invokeFeed(ctx, req.identity, feedPath, created ? 'CREATE' : 'UPDATE', name, params, String(req.id));
+      if (err) {
+        if (created && !existing) await store.deleteEntity(ns, 'trigger', name);
+        throw badRequest(`Feed ${feedPath} refused the trigger: ${err}`);
+      }
+    }
     return doc;
   });
 
   app.delete<Req>(`${base}/:name`, async (req) => {
     const ns = ownNamespace(req, req.params.namespace, req.params.name);
     const existing = await store.getEntity<TriggerDoc>(ns, 'trigger', req.params.name, false);
-    if (!existing || !(await store.deleteEntity(ns, 'trigger', req.params.name))) throw notFound();
+    if (!existing) throw notFound();
+    // Feed protocol: the feed forgets the trigger first; a feed that fails does not keep the trigger alive (as wsk).
+    const feedPath = feedOf(existing.doc.annotations);
+    if (feedPath) {
+      const err = await invokeFeed(ctx, req.identity, feedPath, 'DELETE', existing.doc.name, {}, String(req.id));
+      if (err) ctx.logger.warn({ trigger: `${ns}/${existing.doc.name}`, err }, 'feed DELETE failed');
+    }
+    if (!(await store.deleteEntity(ns, 'trigger', req.params.name))) throw notFound();
     return existing.doc;
   });
 
@@ -132,8 +150,7 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
       const found = await store.getEntity<TriggerDoc>(ns, 'trigger', req.params.name, false);
       if (!found) throw notFound();
       // No active rule: 204 and no record; otherwise the record lists every rule, inactive ones included (OpenWhisk).
-      const rules = Object.entries(found.doc.rules ?? {});
-      if (!rules.some(([, l]) => l.status === 'active')) return reply.code(204).send();
+      if (!hasActiveRule(found.doc)) return reply.code(204).send();
       const activationId = newActivationId();
       if (idempotencyKey !== undefined) {
         const replayOf = await claimFireKey(ctx, ns, idempotencyKey, requestFingerprint('POST', `/${ns}/triggers/${found.doc.name}`, payload), activationId);
@@ -142,11 +159,8 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
           return reply.code(202).send({ activationId: replayOf });
         }
       }
-      const args: Record<string, unknown> = {};
-      for (const p of found.doc.parameters) args[p.key] = p.value;
-      Object.assign(args, payload ?? {});
       // 202 at once; the rule invocations and the trigger record follow (§8.1).
-      void fireRules(ctx, req.identity, found.doc, rules, args, (payload ?? {}) as Record<string, unknown>, activationId, String(req.id), req.received).catch((err) =>
+      void fireTrigger(ctx, req.identity, found.doc, (payload ?? {}) as Record<string, unknown>, activationId, String(req.id), req.received).catch((err) =>
         ctx.logger.error({ err, trigger: `${ns}/${found.doc.name}` }, 'trigger fire failed'),
       );
       reply.header('x-openwhisk-activation-id', activationId);
@@ -167,48 +181,4 @@ async function claimFireKey(ctx: ApiContext, ns: string, key: string, fingerprin
   if (out.stored) return undefined;
   if (out.fingerprint !== fingerprint) throw new ApiError(422, IdempotencyMessages.mismatch);
   return out.activationId;
-}
-
-async function fireRules(
-  ctx: ApiContext,
-  identity: Identity,
-  trigger: TriggerDoc,
-  rules: [string, NonNullable<TriggerDoc['rules']>[string]][],
-  args: Record<string, unknown>,
-  payload: Record<string, unknown>,
-  activationId: string,
-  transactionId: string,
-  received: number,
-): Promise<void> {
-  const logs = await Promise.all(
-    rules.map(async ([rule, link]) => {
-      const action = `${link.action.path}/${link.action.name}`;
-      // Every rule is listed; an inactive one in OpenWhisk's exact words.
-      if (link.status !== 'active') return JSON.stringify({ statusCode: 1, success: false, error: Messages.inactiveRule(rule, action) });
-      try {
-        const [actNs, ...rest] = action.split('/');
-        const resolved = await resolveAction(ctx.store, identity, actNs!, rest.join('/'));
-        const out = await ctx.invocations.invoke(identity, resolved, args, { blocking: false, waitMs: 0, transactionId, received });
-        return JSON.stringify({ statusCode: 0, success: true, activationId: out.activationId, rule, action });
-      } catch (err) {
-        const status = err instanceof ApiError ? err.status : 500;
-        const msg = err instanceof ApiError ? err.message : Messages.internal;
-        return JSON.stringify({ statusCode: statusCodeOf(status), success: false, error: msg, rule, action });
-      }
-    }),
-  );
-  const record: ActivationRecord = {
-    namespace: trigger.namespace,
-    name: trigger.name,
-    version: trigger.version,
-    subject: identity.subject,
-    activationId,
-    start: received,
-    statusCode: 0,
-    response: { status: 'success', statusCode: 0, success: true, result: payload },
-    logs,
-    annotations: [],
-    publish: false,
-  };
-  await ctx.store.complete([record]);
 }
