@@ -4,12 +4,13 @@
 //   BENCH_STORES=sqlite,postgres   which stores to measure (postgres needs 127.0.0.1:5432)
 import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { percentile, timeCalls, type BenchRow } from './stats.js';
+import { sseEvents } from '../src/live-logs/sse-reader.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -219,6 +220,84 @@ async function benchFlare(store: string, column: string): Promise<Row[]> {
   return rows;
 }
 
+const TICKER = `async function main(a) {
+  await new Promise((r) => setTimeout(r, 300));
+  for (let i = 0; i < a.n; i++) { console.log('t ' + Date.now()); await new Promise((r) => setTimeout(r, 50)); }
+  return {};
+}`;
+
+/** Write-to-follower latency: a function logs a timestamped line every 50 ms; a follower on `api` measures arrival. */
+async function followerLag(api: Flare, column: string): Promise<Row[]> {
+  await put(api, 'ticker', TICKER);
+  const lags: number[] = [];
+  for (let round = 0; round < (QUICK ? 1 : 3); round++) {
+    const r = await request(`${api.url}/api/v1/namespaces/_/actions/ticker`, 'POST', { authorization: api.auth }, JSON.stringify({ n: 60 }));
+    const id = JSON.parse(r.body).activationId;
+    const res = await fetch(`${api.url}/api/v1/namespaces/_/activations/${id}/logs?follow=true`, { headers: { authorization: api.auth, accept: 'text/event-stream' } });
+    for await (const e of sseEvents(res.body!)) {
+      if (e.event === 'log') lags.push(Date.now() - Number(/ t (\d+)$/.exec(e.data)?.[1] ?? Date.now()));
+      if (e.event === 'end') break;
+    }
+  }
+  lags.sort((a, b) => a - b);
+  return [{ name: 'write-to-follower latency (live log line)', p50: percentile(lags, 50), p99: percentile(lags, 99), unit: 'ms', column }];
+}
+
+/** Memory and CPU of 100 idle followers of one running activation (the API node's RSS and CPU time). */
+async function idleFollowers(f: Flare, column: string): Promise<Row[]> {
+  await put(f, 'sleeper', 'async function main() { await new Promise((r) => setTimeout(r, 20000)); return {}; }');
+  const r = await request(`${f.url}/api/v1/namespaces/_/actions/sleeper`, 'POST', { authorization: f.auth }, JSON.stringify({}));
+  const id = JSON.parse(r.body).activationId;
+  await new Promise((res) => setTimeout(res, 1000));
+  const stat = () => {
+    const pid = f.proc.pid!;
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const rss = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+    return { cpuTicks: Number(st[11]) + Number(st[12]), rss };
+  };
+  const before = stat();
+  const controllers: AbortController[] = [];
+  await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      const ac = new AbortController();
+      controllers.push(ac);
+      const res = await fetch(`${f.url}/api/v1/namespaces/_/activations/${id}/logs?follow=true`, { headers: { authorization: f.auth, accept: 'text/event-stream' }, signal: ac.signal });
+      if (res.status !== 200) throw new Error(`follow: ${res.status}`);
+      void res.body!.getReader().read().catch(() => undefined);
+    }),
+  );
+  const opened = stat();
+  await new Promise((res) => setTimeout(res, 5000));
+  const idle = stat();
+  for (const ac of controllers) ac.abort();
+  const hz = 100;
+  return [
+    { name: '100 idle followers: API node memory', value: Math.round((opened.rss - before.rss) / 1024 / 1024), unit: ' MB', column },
+    { name: '100 idle followers: API node CPU (5 s idle)', value: Number((((idle.cpuTicks - opened.cpuTicks) / hz / 5) * 100).toFixed(1)), unit: ' %', column },
+  ];
+}
+
+async function benchLiveLogs(store: string, column: string): Promise<Row[]> {
+  process.env.FLARE_LOG_FOLLOWERS_PER_NAMESPACE = '200';
+  if (store === 'sqlite') {
+    const f = await startFlare('sqlite');
+    try {
+      return [...(await followerLag(f, column)), ...(await idleFollowers(f, column))];
+    } finally {
+      await stopFlare(f);
+    }
+  }
+  // Across nodes: the function runs on an invoker node, the follower reads an API node.
+  const api = await startFlare(store, 'api');
+  const inv = await startFlare(store, 'invoker', { dir: mkdtempSync(join(tmpdir(), 'flare-bench-')), auth: api.raw });
+  try {
+    return await followerLag(api, `${column} x-node`);
+  } finally {
+    await stopFlare(inv);
+    await stopFlare(api);
+  }
+}
+
 async function optional(file: string, fn: string): Promise<Row[]> {
   const path = join(ROOT, 'bench', file);
   if (!existsSync(path)) return [];
@@ -268,12 +347,14 @@ async function main(): Promise<void> {
     if (store === 'sqlite') {
       rows.push(...(await benchFlare('sqlite', 'sqlite')));
       rows.push(...(await benchDrain('sqlite', 'sqlite')));
+      rows.push(...(await benchLiveLogs('sqlite', 'sqlite')));
     }
     if (store === 'postgres') {
       const url = pgUrl();
       try {
         rows.push(...(await benchFlare(url, 'postgres')));
         rows.push(...(await benchDrain(pgUrl(), 'postgres')));
+        rows.push(...(await benchLiveLogs(pgUrl(), 'postgres')));
       } catch (err) {
         console.error(`postgres column skipped: ${(err as Error).message}`);
       }

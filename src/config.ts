@@ -35,6 +35,8 @@ export interface Config {
   /** How long an Idempotency-Key protects its first request (issue 11: 24 h). */
   idempotencyWindowMs: number;
   limits: Limits;
+  /** Concurrent live-log followers per namespace on one API node (§4.5: 50; 429 beyond). */
+  logFollowersPerNamespace: number;
   bootstrapNamespace?: string;
   bootstrapAuth?: string;
   /** Public API host given to functions (__OW_API_HOST) and printed at start. */
@@ -106,6 +108,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     retentionHours: num('retention-hours', flags.retentionHours ?? env.FLARE_RETENTION_HOURS, 72),
     idempotencyWindowMs: num('FLARE_IDEMPOTENCY_WINDOW_MS', env.FLARE_IDEMPOTENCY_WINDOW_MS, 24 * 3_600_000),
     limits,
+    logFollowersPerNamespace: num('FLARE_LOG_FOLLOWERS_PER_NAMESPACE', env.FLARE_LOG_FOLLOWERS_PER_NAMESPACE, 50),
     bootstrapNamespace: env.FLARE_BOOTSTRAP_NAMESPACE || undefined,
     bootstrapAuth: env.FLARE_BOOTSTRAP_AUTH || undefined,
     apiHost: env.FLARE_API_HOST || undefined,

@@ -46,7 +46,7 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
 
   const followers = new LogFollowers({
     store,
-    maxFollowers: 50,
+    maxFollowers: ctx.config.logFollowersPerNamespace,
     lifetimeMs: ctx.config.limits.timeoutMax + 120_000,
   });
 
