@@ -291,7 +291,7 @@ async function benchLiveLogs(store: string, column: string): Promise<Row[]> {
   const api = await startFlare(store, 'api');
   const inv = await startFlare(store, 'invoker', { dir: mkdtempSync(join(tmpdir(), 'flare-bench-')), auth: api.raw });
   try {
-    return await followerLag(api, `${column} x-node`);
+    return await followerLag(api, `${column === "postgres" ? "pg" : column} x-node`);
   } finally {
     await stopFlare(inv);
     await stopFlare(api);
