@@ -53,6 +53,8 @@ export function kindForFile(file: string): string | undefined {
   const ext = extname(file).toLowerCase();
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs' || ext === '.ts') return 'nodejs:default';
   if (ext === '.py') return 'python:default';
+  if (ext === '.go') return 'go:default';
+  if (ext === '.php') return 'php:default';
   const m = /\.([a-z]+)-([0-9.]+)\.zip$/i.exec(basename(file));
   if (m) return `${m[1]}:${m[2]}`;
   return undefined;

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 
-type Lang = 'javascript' | 'typescript' | 'python';
+type Lang = 'javascript' | 'typescript' | 'python' | 'go' | 'php';
 
 const KEYWORDS: Record<string, Lang> = {
   javascript: 'javascript',
@@ -12,6 +12,9 @@ const KEYWORDS: Record<string, Lang> = {
   ts: 'typescript',
   python: 'python',
   py: 'python',
+  go: 'go',
+  golang: 'go',
+  php: 'php',
 };
 
 function projectYml(runtime: string): string {
@@ -62,6 +65,39 @@ const PY_HELLO = `def main(args):
     return {"body": greeting}
 `;
 
+const GO_HELLO = `package main
+
+import "fmt"
+
+func Main(args map[string]interface{}) map[string]interface{} {
+	name, ok := args["name"].(string)
+	if !ok {
+		name = "stranger"
+	}
+	greeting := "Hello " + name + "!"
+	fmt.Println(greeting)
+	return map[string]interface{}{"body": greeting}
+}
+`;
+
+const PHP_HELLO = `<?php
+function main(array $args): array
+{
+    $name = $args["name"] ?? "stranger";
+    $greeting = "Hello $name!";
+    echo $greeting . "\n";
+    return ["body" => $greeting];
+}
+`;
+
+const RUNTIME_FOR: Record<Lang, string> = {
+  javascript: 'nodejs:default',
+  typescript: 'nodejs:default',
+  python: 'python:default',
+  go: 'go:default',
+  php: 'php:default',
+};
+
 export function initProject(path: string, language: string, overwrite: boolean): string {
   const lang = KEYWORDS[language.toLowerCase()];
   if (!lang) throw new CliError(`${language} is not a supported language`);
@@ -74,9 +110,11 @@ export function initProject(path: string, language: string, overwrite: boolean):
   const ignores = ['.nimbella', '.deployed', '__deployer__.zip', '__pycache__/', 'node_modules', 'package-lock.json', '.DS_Store'];
   if (lang === 'typescript') ignores.push('lib/');
   writeFileSync(join(path, '.gitignore'), ignores.join('\n') + '\n');
-  writeFileSync(join(path, 'project.yml'), projectYml(lang === 'python' ? 'python:default' : 'nodejs:default'));
+  writeFileSync(join(path, 'project.yml'), projectYml(RUNTIME_FOR[lang]));
   if (lang === 'javascript') writeFileSync(join(fnDir, 'hello.js'), JS_HELLO);
   else if (lang === 'python') writeFileSync(join(fnDir, 'hello.py'), PY_HELLO);
+  else if (lang === 'go') writeFileSync(join(fnDir, 'hello.go'), GO_HELLO);
+  else if (lang === 'php') writeFileSync(join(fnDir, 'hello.php'), PHP_HELLO);
   else {
     mkdirSync(join(fnDir, 'src'), { recursive: true });
     writeFileSync(join(fnDir, 'src', 'hello.ts'), TS_HELLO);

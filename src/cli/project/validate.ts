@@ -1,7 +1,8 @@
 // Strict project.yml validation (doctl-cli.md §4.2): unknown keys and wrong types are errors, with the deployer's messages.
 import { validateCron } from '../../scheduler/cron.js';
 
-const RUNTIMES = ['nodejs:20', 'nodejs:default', 'python:3.11', 'python:default'];
+// Every kind some Flare node may offer (php and go depend on the node's packages; the server has the last word).
+const RUNTIMES = ['nodejs:20', 'nodejs:default', 'python:3.11', 'python:default', 'php:8.2', 'php:default', 'go:default', 'blackbox'];
 const FORBIDDEN_ANNOTATIONS: Record<string, string> = {
   'web-export': "the 'web' property",
   'raw-http': "the 'web' property",
@@ -18,7 +19,7 @@ export function configError(msg: string, file = 'project.yml'): string {
 }
 
 export function isValidRuntime(kind: string): boolean {
-  return RUNTIMES.includes(kind);
+  return RUNTIMES.includes(kind) || /^go:1\.\d+$/.test(kind);
 }
 
 const isDict = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
