@@ -43,6 +43,12 @@ test('interval: minutes=1 fires the trigger once with trigger_payload, across a 
   assert.deepEqual(fires[0].response.result, { who: 'alarm' });
   await new Promise((r) => setTimeout(r, 3_000));
   assert.equal((await ow.activations.list({ name: 'tick' })).length, 1, 'exactly one fire per tick');
+  // `flare triggers list` (GET /v2/…/triggers) shows the alarm with the action it invokes.
+  const listed = (await (await s.api('/v2/functions/namespaces/_/triggers')).json()).Triggers.find((t: any) => t.name === 'every-minute');
+  assert.equal(listed.type, 'ALARM');
+  assert.equal(listed.function, 'tick');
+  assert.equal(listed.scheduled_details.cron, 'every 1 min');
+  assert.ok(listed.scheduled_runs.last_run_at);
   const read = await ow.feeds.get({ name: '/whisk.system/alarms/interval', trigger: 'every-minute' });
   assert.equal(read.response.result.config.minutes, 1);
   assert.equal(read.response.result.status.active, true);

@@ -2,7 +2,8 @@
 // key: GET/POST /v2/functions/namespaces/<ns>/triggers, GET/PUT/DELETE .../triggers/<name>. `_` is the caller's ns.
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../server.js';
-import type { ScheduledTriggerDoc } from '../../types.js';
+import type { ScheduledTriggerDoc, TriggerDoc } from '../../types.js';
+import { ALARM_KIND, nextFire, type AlarmDoc } from '../../feeds/alarm-schedule.js';
 import { ApiError, Messages, badRequest, notFound } from '../errors.js';
 import { isValidName, splitActionPath } from '../entity-names.js';
 import { resolveAction } from '../resolve-action.js';
@@ -36,6 +37,35 @@ export function scheduledTriggerView(t: ScheduledTriggerDoc, now = Date.now()): 
   };
 }
 
+/**
+ * OpenWhisk triggers fed by /whisk.system/alarms, in the same list (`flare triggers list`) with type ALARM: "Invokes"
+ * names the actions of the trigger's active rules; the schedule is the cron, "every N min", or the once date.
+ */
+async function alarmViews(store: ApiContext['store'], ns: string, fn: string | undefined, now: number): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const a of await store.listEntities<AlarmDoc>({ namespace: ns, kind: ALARM_KIND, limit: 100_000, skip: 0 })) {
+    const t = await store.getEntity<TriggerDoc>(ns, 'trigger', a.name, false);
+    const actions = Object.values(t?.doc.rules ?? {})
+      .filter((l) => l.status === 'active')
+      .map((l) => `${l.action.path}/${l.action.name}`)
+      .map((p) => (p.startsWith(`${ns}/`) ? p.slice(ns.length + 1) : p));
+    if (fn && !actions.includes(fn)) continue;
+    const next = a.active ? nextFire(a, Math.max(now, a.lastFired ?? 0)) : undefined;
+    out.push({
+      namespace: ns,
+      function: actions.join(', '),
+      type: 'ALARM',
+      name: a.name,
+      is_enabled: a.active,
+      created_at: iso(a.created),
+      updated_at: iso(a.updated),
+      scheduled_details: { cron: a.cron ?? (a.minutes ? `every ${a.minutes} min` : iso(a.date!)), body: a.payload },
+      scheduled_runs: { last_run_at: a.lastFired ? iso(a.lastFired) : null, next_run_at: next ? iso(next) : null },
+    });
+  }
+  return out;
+}
+
 function checkDetails(raw: unknown, maxBody: number): { cron: string; body: Record<string, unknown> } {
   if (!isDict(raw)) throw badRequest("'scheduled_details' must be an object with 'cron' and an optional 'body'");
   const err = validateCron(raw.cron);
@@ -65,7 +95,8 @@ export async function doTriggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiC
     const fn = req.query.function;
     if (fn) list = list.filter((t) => t.function === fn.replace(/^\/+/, ''));
     const now = Date.now();
-    return { Triggers: list.map((t) => scheduledTriggerView(t, now)) };
+    const alarms = await alarmViews(store, ns, fn?.replace(/^\/+/, ''), now);
+    return { Triggers: [...list.map((t) => scheduledTriggerView(t, now)), ...alarms] };
   });
 
   app.post<Req>(base, { bodyLimit }, async (req) => {
