@@ -57,7 +57,7 @@ export class InvocationService {
     if (action.finalKeys) {
       for (const k of Object.keys(payload)) if (action.finalKeys.has(k)) throw new ApiError(400, Messages.finalParams);
     }
-    await this.throttle.check(identity);
+    const admission = await this.throttle.check(identity);
     const activationId = newActivationId();
     const feed = action.ownerNamespace === SYSTEM_NAMESPACE ? annotation(action.doc.annotations, NATIVE_FEED) : undefined;
     if (ALARM_TYPES.includes(feed as AlarmType)) return this.runAlarmFeed(identity, action, feed as AlarmType, payload, activationId, opts);
@@ -84,10 +84,12 @@ export class InvocationService {
     try {
       await this.store.enqueue(inv, claim);
     } catch (err) {
+      admission.release();
       if (claim) this.local!.release();
       waiter?.cancel();
       throw err;
     }
+    admission.committed();
     if (claim) this.local!.runReserved(inv);
     if (!waiter) return { activationId };
     const record = await waiter.wait(opts.waitMs);
