@@ -1,4 +1,4 @@
-// Execution-layer benchmarks: cold starts (Node, Python), prewarmed stem-cell starts, and the warm call overhead
+// Execution-layer benchmarks: cold starts (Node, Python), prewarmed stem-cell starts (Node, PHP, Go from its cached binary), and the warm call overhead
 // of the sandbox over the unsandboxed path. Each figure is the wall time of Runtime.run() as the invoker sees it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createRuntime, type RuntimeOptions } from '../src/runtime/create-runtime.js';
 import type { RunRequest, Runtime } from '../src/runtime/runtime.js';
 import type { ActionDoc } from '../src/types.js';
+import { resolveKind } from '../src/kinds.js';
 import { percentile as pct, timeCalls, type BenchRow } from './stats.js';
 
 export type { BenchRow };
@@ -59,6 +60,8 @@ async function withRuntime<T>(opts: Partial<RuntimeOptions>, fn: (rt: Runtime) =
 }
 
 const NODE_FN = 'function main(a) { return { n: a.n } }';
+const PHP_FN = '<?php function main(array $a): array { return ["n" => $a["n"] ?? 0]; }';
+const GO_FN = 'package main\n\nfunc Main(a map[string]interface{}) map[string]interface{} { return map[string]interface{}{"n": a["n"]} }\n';
 const PY_FN = 'def main(a):\n    return {"n": a["n"]}\n';
 
 async function check(rt: Runtime, r: RunRequest): Promise<void> {
@@ -79,21 +82,32 @@ export async function benchRuntime(): Promise<BenchRow[]> {
     rows.push({ name: `cold start nodejs:20 (${label})`, ...(await cold('nodejs:20', NODE_FN)), unit: 'ms' });
     rows.push({ name: `cold start python:3.11 (${label})`, ...(await cold('python:3.11', PY_FN)), unit: 'ms' });
   });
-  await withRuntime({ stemCells: { 'nodejs:20': 1 }, memoryBudgetMb: 65_536 }, async (rt) => {
-    const times: number[] = [];
-    for (let i = 0; i < coldN; i++) {
-      // Wait for a booted stem cell, as a server between requests would have one.
-      const deadline = Date.now() + 10_000;
-      while ((rt.stats?.().stemCellsReady ?? 0) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 20));
-      const t0 = process.hrtime.bigint();
-      const o = await rt.run(req(actionDoc('nodejs:20', NODE_FN)));
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (o.executor !== 'prewarmed') throw new Error(`expected a stem cell, got ${o.executor}`);
-    }
-    times.sort((a, b) => a - b);
-    rows.push({ name: `stem-cell start nodejs:20 (${label})`, p50: +pct(times, 50).toFixed(3), p99: +pct(times, 99).toFixed(3), unit: 'ms' });
-  });
+  // Stem-cell starts: Node; PHP (a new PHP function's first invoke); Go from the digest-cached binary (each round is
+  // a new version of one Go function, built once before timing) on the native runner's stem cell.
+  const goFirst = actionDoc('go:default', GO_FN);
+  const stemRow = async (name: string, kind: string, stem: string, make: () => ActionDoc, before?: (rt: Runtime) => Promise<void>) =>
+    withRuntime({ stemCells: { [stem]: 1 }, memoryBudgetMb: 65_536 }, async (rt) => {
+      if (before) await before(rt);
+      const times: number[] = [];
+      for (let i = 0; i < coldN; i++) {
+        // Wait for a booted stem cell, as a server between requests would have one.
+        const deadline = Date.now() + 10_000;
+        while ((rt.stats?.().stemCellsReady ?? 0) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 20));
+        const t0 = process.hrtime.bigint();
+        const o = await rt.run(req(make()));
+        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        if (o.statusCode !== 0) throw new Error(`bench function failed: ${JSON.stringify(o.result)}`);
+        if (o.executor !== 'prewarmed') throw new Error(`expected a stem cell, got ${o.executor}`);
+      }
+      times.sort((a, b) => a - b);
+      rows.push({ name: `${name} ${kind} (${label})`, p50: +pct(times, 50).toFixed(3), p99: +pct(times, 99).toFixed(3), unit: 'ms' });
+    });
+  await stemRow('stem-cell start', 'nodejs:20', 'nodejs:20', () => actionDoc('nodejs:20', NODE_FN));
+  if (resolveKind('php:default')) await stemRow('cold start (stem cell)', 'php:8.2', 'php:8.2', () => actionDoc('php:8.2', PHP_FN));
+  if (resolveKind('go:default')) {
+    await stemRow('cached-binary start', 'go', 'blackbox', () => ({ ...goFirst, version: `0.0.${++seq}`, updated: goFirst.updated + seq }), async (rt) => check(rt, req(goFirst)));
+  }
   const warm = async (unsafe: boolean) =>
     withRuntime({ unsafe }, async (rt) => {
       const a = actionDoc('nodejs:20', NODE_FN);
