@@ -91,6 +91,11 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
     assert.fail(`chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
   }
   // Seed: 22 activations of "seed" (more than one Logs page of 20) and two of the packaged "tools/echo".
+  await putAction(
+    server,
+    'slowlog',
+    "async function main(a, context) { for (let i = 1; i <= 30; i++) { console.log('step ' + i); if (i === 3) context.progress({ step: i }); await new Promise((r) => setTimeout(r, 100)); } return { done: true }; }",
+  );
   await putAction(server, 'seed', "function main(args) { console.log('seed run ' + args.i); return { i: args.i }; }");
   const invokeBlocking = async (name: string, params: unknown) => {
     const r = await server.api(`/api/v1/namespaces/_/actions/${name}?blocking=true`, { method: 'POST', json: params });
@@ -257,6 +262,19 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       assert.equal(r.status, 200);
     });
 
+    await step('Run async of a long function shows its logs and progress live, then the record', async () => {
+      const back = page.url();
+      await page.goto(`${server.url}/console/functions/slowlog`);
+      await page.getByRole('button', { name: 'Run async' }).click();
+      const id = await waitText(page.locator('.output code.activation-id'), /^[0-9a-f]{32}$/);
+      await waitText(page.locator('.output pre.live-logs-pane'), /stdout: step 2/, 15_000);
+      await waitText(page.locator('.output code.live-progress'), '{"step":3}');
+      const inFlight = await server.api(`/api/v1/namespaces/_/activations/${id}`);
+      assert.equal(inFlight.status, 404, 'the lines were shown while it still ran');
+      await waitText(page.locator('.output pre.result'), /"done": true/, 20_000);
+      await page.goto(back);
+    });
+
     await step('Settings: limits and environment are saved; the curl command reveals the token on a click', async () => {
       await page.screenshot({ path: join(ARTIFACTS, 'console-function.png'), fullPage: true });
       // Keyboard: arrow keys move between the tabs.
@@ -387,8 +405,8 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
         const ids = await rowIds(page);
         return ids.length > 0 && !ids.includes(page1[0]!) ? ids : undefined;
       });
-      // 22 seed + 2 echo + 4 greet = 28 records: 8 on the second page, none repeated.
-      assert.equal(page2.length, 28 - 20);
+      // 22 seed + 2 echo + 4 greet + 1 slowlog = 29 records: 9 on the second page, none repeated.
+      assert.equal(page2.length, 29 - 20);
       assert.equal(page2.filter((id) => page1.includes(id)).length, 0);
       assert.ok(page2.every((id) => seeded.includes(id)));
       assert.ok(await page.getByRole('button', { name: 'Older →' }).isDisabled());

@@ -1,5 +1,6 @@
 // Function page: source (view, edit, save), Run / Run async with parameters, and Settings (limits, environment,
 // web access, REST URL and curl commands).
+import { LiveLogs } from './live-logs';
 import { useEffect, useState } from 'preact/hooks';
 import {
   ApiError, actionPath, get, qs, request,
@@ -228,6 +229,7 @@ function Source(props: { action: Action; name: string; onSaved: (a: Action) => v
             Activation <code class="id activation-id">{run.id}</code> accepted; waiting for its record…
           </p>
         )}
+        {run.kind === 'waiting' && <LiveLogs id={run.id} />}
         {run.kind === 'error' && <ErrorNote error={run.error} />}
         {run.kind === 'done' && (
           <>
