@@ -71,6 +71,10 @@ export function installErrorReplies(app: FastifyInstance, logger: Logger): void 
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return sendError(reply, req, e.statusCode, Messages.malformedBody(e.message ?? 'invalid'));
     }
+    // PostgreSQL's data exceptions (class 22: a NUL byte, a value out of range) come from client values.
+    if (typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code)) {
+      return sendError(reply, req, 400, Messages.malformedBody('A value in the request is not valid.'));
+    }
     // A stack overflow comes from input nested too deep for some step: the client's fault, not a 5xx.
     if (err instanceof RangeError && /call stack/i.test(err.message)) {
       return sendError(reply, req, 400, Messages.malformedBody('The request content is nested too deeply.'));
