@@ -67,6 +67,7 @@ export class Scheduler {
   private readonly invocations: InvocationService;
   private readonly schedules = new Map<string, Schedule>();
   private lastTick: number;
+  private firstTick = true;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -110,7 +111,10 @@ export class Scheduler {
     // After a long stall, look back at most one minute: a missed minute fires once, late, not a backlog.
     const from = Math.max(this.lastTick, now - 60_000);
     this.lastTick = now;
-    const fired: string[] = await this.tickAlarms(from, now);
+    // Alarms look back a minute after a start too: a fire due while no node ran is fired once, late. The moment's
+    // cluster-wide key and lastFired keep it from firing twice.
+    const fired: string[] = await this.tickAlarms(this.firstTick ? now - 60_000 : from, now);
+    this.firstTick = false;
     // Cron times are whole minutes: unless a minute boundary fell in (from, now], nothing can be due and the
     // store is not read at all (one read of the triggers per minute per node).
     if (Math.floor(now / 60_000) * 60_000 <= from) return fired;
