@@ -159,6 +159,8 @@ export interface Invocation {
   cause?: string;
   /** Caller's auth key, passed to the action only with provide-api-key. */
   apiKey?: string;
+  /** Queue TTL in ms (`?ttl=` or annotation max-event-age-ms): no attempt starts after received + ttlMs. */
+  ttlMs?: number;
 }
 
 export type QueueState = 'queued' | 'running';

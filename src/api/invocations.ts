@@ -22,6 +22,8 @@ export interface InvokeOptions {
   transactionId: string;
   received: number;
   annotations?: KeyValue[];
+  /** Queue TTL from `?ttl=` (overrides the action's max-event-age-ms annotation). */
+  ttlMs?: number;
   /** An Idempotency-Key with the request's fingerprint: the key row is committed with the invocation. */
   idempotency?: { key: string; fingerprint: string };
 }
@@ -39,6 +41,12 @@ export interface LocalInvoker {
   reserve(): EnqueueClaim | undefined;
   runReserved(inv: Invocation): void;
   release(): void;
+}
+
+/** The action's `max-event-age-ms` annotation, when it is a positive whole number. */
+function maxEventAge(annotations: KeyValue[]): number | undefined {
+  const v = annotation(annotations, 'max-event-age-ms');
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
 export class InvocationService {
@@ -78,6 +86,8 @@ export class InvocationService {
       // The caller's key travels with the invocation only when the action asked for it (provide-api-key).
       ...(annotation(action.doc.annotations, 'provide-api-key') === true ? { apiKey: identity.authKey } : {}),
     };
+    const ttlMs = opts.ttlMs ?? maxEventAge(action.doc.annotations);
+    if (ttlMs !== undefined) inv.ttlMs = ttlMs;
     if (opts.idempotency) return this.invokeIdempotent(identity, inv, opts, opts.idempotency);
     const waiter = opts.blocking ? this.waiters.register(identity.namespace, activationId) : undefined;
     const claim = this.local?.reserve();

@@ -68,6 +68,14 @@ export function internalErrorRecord(inv: ClaimedInvocation, message: string, act
   return record(inv, action?.version ?? '0.0.0', timing, response(3, { error: message }), [], annotations);
 }
 
+/** An invocation that waited in the queue past its TTL: statusCode 3, annotated `expired`, never started. */
+export function expiredRecord(inv: ClaimedInvocation, ttlMs: number, action?: ActionDoc): ActivationRecord {
+  const r = internalErrorRecord(inv, `The activation expired in the queue after ${ttlMs} ms.`, action);
+  const own = r.annotations.length - (inv.annotations?.length ?? 0);
+  r.annotations.splice(own, 0, { key: 'expired', value: true });
+  return r;
+}
+
 export const INTERRUPTED_MESSAGE =
   'The invocation was interrupted: the invoker running it stopped before the activation completed. It was not re-run because the function may already have had side effects.';
 

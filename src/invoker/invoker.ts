@@ -8,7 +8,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { LivePublisher } from '../live-logs/live-publisher.js';
 import type { ActionDoc, ClaimedInvocation, Invocation } from '../types.js';
 import { RecordWriter } from './record-writer.js';
-import { buildRecord, internalErrorRecord, INTERRUPTED_MESSAGE } from './build-record.js';
+import { buildRecord, expiredRecord, internalErrorRecord, INTERRUPTED_MESSAGE } from './build-record.js';
 import { CompletionWaiters } from '../api/completion-waiters.js';
 import { runSequence } from './sequence-runner.js';
 import { isSequence, type SequenceExec } from './sequence-components.js';
@@ -189,6 +189,11 @@ export class Invoker {
       action = await this.loadAction(inv);
       if (!action) {
         this.finish(internalErrorRecord(inv, 'Action could not be found or may have been deleted.'));
+        return;
+      }
+      // Queue TTL: an invocation claimed after received + ttl is resolved without starting.
+      if (inv.ttlMs !== undefined && Date.now() > inv.received + inv.ttlMs) {
+        this.finish(expiredRecord(inv, inv.ttlMs, action));
         return;
       }
       if (isSequence(action.exec)) {

@@ -89,6 +89,11 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
         }
         waitMs = t;
       }
+      let ttlMs: number | undefined;
+      if (q.ttl !== undefined) {
+        if (!/^\d+$/.test(q.ttl) || Number(q.ttl) < 1) throw badRequest(Messages.malformedQuery('ttl', 'The queue TTL must be a positive number of milliseconds.'));
+        ttlMs = Number(q.ttl);
+      }
       const body = req.body;
       if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) {
         throw badRequest(Messages.malformedBody('The request content must be a JSON object.'));
@@ -101,6 +106,7 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
         waitMs,
         transactionId: String(req.id),
         received: req.received,
+        ...(ttlMs !== undefined ? { ttlMs } : {}),
         ...(idempotencyKey !== undefined
           ? { idempotency: { key: idempotencyKey, fingerprint: requestFingerprint('POST', qualifiedPath(req.identity.namespace, req.params.namespace, req.params['*']), body) } }
           : {}),
