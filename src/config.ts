@@ -1,5 +1,7 @@
-// Server configuration: every option is a flag or an environment variable; the flag wins.
+// Server configuration: every option is a flag, an environment variable or a config-file key (flag > env > file).
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 export type Role = 'all' | 'api' | 'invoker';
 
@@ -51,6 +53,10 @@ export interface Config {
   requireSandbox: boolean;
   /** FLARE_SANDBOX=off: run functions without isolation on purpose (unsafe dev mode, clearly labelled). */
   sandboxOff: boolean;
+  /** SIGTERM: how long running activations get to finish before the node exits (FLARE_SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
+  /** FLARE_METRICS_TOKEN: bearer token /metrics asks for. */
+  metricsToken?: string;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -73,14 +79,78 @@ export const DEFAULT_LIMITS: Limits = {
   sequenceMaxLength: 50,
 };
 
-export interface ConfigFlags {
-  host?: string;
-  port?: string | number;
-  dataDir?: string;
-  store?: string;
-  role?: string;
-  syncWaitMs?: string | number;
-  retentionHours?: string | number;
+/** Flags as commander gives them (camelCase of the setting's name). */
+export type ConfigFlags = Record<string, string | number | boolean | undefined>;
+
+/**
+ * Every setting once: its name in a config file (and, in camelCase, its flag), its environment variable, whether it is
+ * a secret (masked by --print-config). Precedence: flag > environment > file > default.
+ */
+export const SETTINGS = [
+  { key: 'host', env: 'FLARE_HOST' },
+  { key: 'port', env: 'FLARE_PORT' },
+  { key: 'data-dir', env: 'FLARE_DATA_DIR' },
+  { key: 'store', env: 'FLARE_STORE', secret: 'url' },
+  { key: 'role', env: 'FLARE_ROLE' },
+  { key: 'sync-wait-ms', env: 'FLARE_SYNC_WAIT_MS' },
+  { key: 'retention-hours', env: 'FLARE_RETENTION_HOURS' },
+  { key: 'log-level', env: 'FLARE_LOG_LEVEL' },
+  { key: 'shutdown-grace-ms', env: 'FLARE_SHUTDOWN_GRACE_MS' },
+  { key: 'metrics-token', env: 'FLARE_METRICS_TOKEN', secret: 'all' },
+  { key: 'api-host', env: 'FLARE_API_HOST' },
+  { key: 'bootstrap-namespace', env: 'FLARE_BOOTSTRAP_NAMESPACE' },
+  { key: 'bootstrap-auth', env: 'FLARE_BOOTSTRAP_AUTH', secret: 'key' },
+  { key: 'invoker-memory-mb', env: 'FLARE_INVOKER_MEMORY_MB' },
+  { key: 'lease-ms', env: 'FLARE_LEASE_MS' },
+  { key: 'limit-invocations-per-minute', env: 'FLARE_LIMIT_INVOCATIONS_PER_MINUTE' },
+  { key: 'limit-concurrent', env: 'FLARE_LIMIT_CONCURRENT' },
+  { key: 'require-sandbox', env: 'FLARE_REQUIRE_SANDBOX' },
+  { key: 'sandbox', env: 'FLARE_SANDBOX' },
+  { key: 'idempotency-window-ms', env: 'FLARE_IDEMPOTENCY_WINDOW_MS' },
+  { key: 'log-followers-per-namespace', env: 'FLARE_LOG_FOLLOWERS_PER_NAMESPACE' },
+] as const;
+
+export type SettingKey = (typeof SETTINGS)[number]['key'];
+type Raw = Partial<Record<SettingKey, string>>;
+
+const camel = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** Reads a YAML (or JSON) config file: a flat map of setting names; an unknown key is an error naming it. */
+export function readConfigFile(path: string): Raw {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`config file ${path}: expected a map of settings`);
+  const known = new Set<string>(SETTINGS.map((s) => s.key));
+  const unknown = Object.keys(doc).filter((k) => !known.has(k));
+  if (unknown.length) throw new Error(`config file ${path}: unknown setting${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+  const raw: Raw = {};
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    if (v === null || v === undefined) continue;
+    if (typeof v === 'object') throw new Error(`config file ${path}: ${k} must be a single value`);
+    raw[k as SettingKey] = String(v);
+  }
+  return raw;
+}
+
+/** The effective raw settings: flag > environment > file, each with where it came from. */
+export function resolveSettings(flags: ConfigFlags, env: NodeJS.ProcessEnv): { raw: Raw; source: Partial<Record<SettingKey, string>> } {
+  const file = typeof flags.config === 'string' ? flags.config : env.FLARE_CONFIG;
+  const fromFile = file ? readConfigFile(file) : {};
+  const raw: Raw = {};
+  const source: Partial<Record<SettingKey, string>> = {};
+  for (const s of SETTINGS) {
+    const f = flags[camel(s.key)];
+    const e = env[s.env];
+    if (f !== undefined && f !== '') [raw[s.key], source[s.key]] = [String(f), 'flag'];
+    else if (e !== undefined && e !== '') [raw[s.key], source[s.key]] = [e, 'env'];
+    else if (fromFile[s.key] !== undefined) [raw[s.key], source[s.key]] = [fromFile[s.key]!, `file`];
+  }
+  return { raw, source };
 }
 
 function num(name: string, value: string | number | undefined, fallback: number): number {
@@ -90,32 +160,88 @@ function num(name: string, value: string | number | undefined, fallback: number)
   return n;
 }
 
+const truthy = (v: string | undefined) => v === '1' || v === 'true' || v === 'yes' || v === 'on';
+
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const role = (flags.role ?? env.FLARE_ROLE ?? 'all') as Role;
+  const { raw: r } = resolveSettings(flags, env);
+  const role = (r.role ?? 'all') as Role;
   if (!['all', 'api', 'invoker'].includes(role)) throw new Error(`invalid role: ${role} (all, api or invoker)`);
+  const logLevel = r['log-level'] ?? 'warn';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new Error(`invalid log level: ${logLevel} (fatal, error, warn, info, debug, trace or silent)`);
   const limits: Limits = {
     ...DEFAULT_LIMITS,
-    invocationsPerMinute: num('FLARE_LIMIT_INVOCATIONS_PER_MINUTE', env.FLARE_LIMIT_INVOCATIONS_PER_MINUTE, 600),
-    concurrentInvocations: num('FLARE_LIMIT_CONCURRENT', env.FLARE_LIMIT_CONCURRENT, 120),
+    invocationsPerMinute: num('limit-invocations-per-minute', r['limit-invocations-per-minute'], 600),
+    concurrentInvocations: num('limit-concurrent', r['limit-concurrent'], 120),
   };
   return {
-    host: flags.host ?? env.FLARE_HOST ?? '127.0.0.1',
-    port: num('port', flags.port ?? env.FLARE_PORT, 3233),
-    dataDir: resolve(flags.dataDir ?? env.FLARE_DATA_DIR ?? './.flare'),
-    store: flags.store ?? env.FLARE_STORE ?? 'sqlite',
+    host: r.host ?? '127.0.0.1',
+    port: num('port', r.port, 3233),
+    dataDir: resolve(r['data-dir'] ?? './.flare'),
+    store: r.store ?? 'sqlite',
     role,
-    syncWaitMs: num('sync-wait-ms', flags.syncWaitMs ?? env.FLARE_SYNC_WAIT_MS, 30_000),
-    retentionHours: num('retention-hours', flags.retentionHours ?? env.FLARE_RETENTION_HOURS, 72),
-    idempotencyWindowMs: num('FLARE_IDEMPOTENCY_WINDOW_MS', env.FLARE_IDEMPOTENCY_WINDOW_MS, 24 * 3_600_000),
+    syncWaitMs: num('sync-wait-ms', r['sync-wait-ms'], 30_000),
+    retentionHours: num('retention-hours', r['retention-hours'], 72),
+    idempotencyWindowMs: num('idempotency-window-ms', r['idempotency-window-ms'], 24 * 3_600_000),
     limits,
-    logFollowersPerNamespace: num('FLARE_LOG_FOLLOWERS_PER_NAMESPACE', env.FLARE_LOG_FOLLOWERS_PER_NAMESPACE, 50),
-    bootstrapNamespace: env.FLARE_BOOTSTRAP_NAMESPACE || undefined,
-    bootstrapAuth: env.FLARE_BOOTSTRAP_AUTH || undefined,
-    apiHost: env.FLARE_API_HOST || undefined,
-    invokerMemoryMb: num('FLARE_INVOKER_MEMORY_MB', env.FLARE_INVOKER_MEMORY_MB, 4096),
-    leaseMs: num('FLARE_LEASE_MS', env.FLARE_LEASE_MS, 5000),
-    logLevel: env.FLARE_LOG_LEVEL ?? 'warn',
-    requireSandbox: env.FLARE_REQUIRE_SANDBOX === '1' || env.FLARE_REQUIRE_SANDBOX === 'true',
-    sandboxOff: env.FLARE_SANDBOX === 'off',
+    logFollowersPerNamespace: num('log-followers-per-namespace', r['log-followers-per-namespace'], 50),
+    bootstrapNamespace: r['bootstrap-namespace'] || undefined,
+    bootstrapAuth: r['bootstrap-auth'] || undefined,
+    apiHost: r['api-host'] || undefined,
+    invokerMemoryMb: num('invoker-memory-mb', r['invoker-memory-mb'], 4096),
+    leaseMs: num('lease-ms', r['lease-ms'], 5000),
+    logLevel,
+    requireSandbox: truthy(r['require-sandbox']),
+    sandboxOff: r.sandbox === 'off',
+    shutdownGraceMs: num('shutdown-grace-ms', r['shutdown-grace-ms'], 30_000),
+    ...(r['metrics-token'] ? { metricsToken: r['metrics-token'] } : {}),
   };
+}
+
+/** The effective settings as YAML with each source as a comment; secrets masked (a store URL keeps all but its password). */
+export function printableConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv): string {
+  const c = loadConfig(flags, env); // validates
+  const { source } = resolveSettings(flags, env);
+  const effective: Record<SettingKey, string | number | boolean | undefined> = {
+    host: c.host,
+    port: c.port,
+    'data-dir': c.dataDir,
+    store: c.store,
+    role: c.role,
+    'sync-wait-ms': c.syncWaitMs,
+    'retention-hours': c.retentionHours,
+    'log-level': c.logLevel,
+    'shutdown-grace-ms': c.shutdownGraceMs,
+    'metrics-token': c.metricsToken,
+    'api-host': c.apiHost,
+    'bootstrap-namespace': c.bootstrapNamespace,
+    'bootstrap-auth': c.bootstrapAuth,
+    'invoker-memory-mb': c.invokerMemoryMb,
+    'lease-ms': c.leaseMs,
+    'limit-invocations-per-minute': c.limits.invocationsPerMinute,
+    'limit-concurrent': c.limits.concurrentInvocations,
+    'require-sandbox': c.requireSandbox,
+    sandbox: c.sandboxOff ? 'off' : 'on',
+    'idempotency-window-ms': c.idempotencyWindowMs,
+    'log-followers-per-namespace': c.logFollowersPerNamespace,
+  };
+  let out = '';
+  for (const s of SETTINGS) {
+    const e = effective[s.key];
+    if (e === undefined) continue;
+    const v = String(e);
+    const secret = 'secret' in s ? s.secret : undefined;
+    const shown = secret === 'all' ? '********' : secret === 'key' ? v.replace(/:.*/, ':********') : secret === 'url' ? maskUrl(v) : e;
+    out += `${s.key}: ${stringifyYaml(shown).trimEnd()}  # ${source[s.key] ?? 'default'}\n`;
+  }
+  return out;
+}
+
+function maskUrl(v: string): string {
+  try {
+    const u = new URL(v);
+    if (u.password) u.password = '********';
+    return u.toString();
+  } catch {
+    return v;
+  }
 }

@@ -4,7 +4,6 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import pino from 'pino';
 import type { Config } from './config.js';
 import { openStore } from './store/open-store.js';
 import { startRetentionSweeper } from './store/retention-sweeper.js';
@@ -16,6 +15,10 @@ import { Invoker } from './invoker/invoker.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Scheduler, schedulerClock } from './scheduler/scheduler.js';
 import type { InvocationService } from './api/invocations.js';
+import { createLogger } from './ops/logger.js';
+import { FlareMetrics } from './ops/metrics.js';
+import { Readiness, opsRoutes } from './ops/ops-routes.js';
+import { registerOpenApi } from './ops/openapi.js';
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,6 +29,8 @@ export interface RunningFlare {
   sandbox: string;
   bootstrap?: Bootstrap;
   notices: string[];
+  /** SIGTERM's first step: /ready answers 503 at once so load balancers stop sending work here. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -35,7 +40,7 @@ export function flareVersion(): string {
 
 export async function startFlare(config: Config): Promise<RunningFlare> {
   mkdirSync(config.dataDir, { recursive: true });
-  const logger = pino({ level: config.logLevel }, pino.destination(2));
+  const logger = createLogger(config.logLevel);
   const version = flareVersion();
   const { store, description } = await openStore(config.store, config.dataDir);
   const notices: string[] = [];
@@ -56,11 +61,13 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
       resultMaxBytes: config.limits.resultMax,
       requireSandbox: config.requireSandbox,
       unsafe: config.sandboxOff,
-      logger: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) },
+      // The sandbox mode is in the banner; the log repeats it at debug level only (no second warning).
+      logger: { warn: (m) => logger.debug(m), info: (m) => logger.info(m) },
     });
     const d = runtime.sandbox.description;
-    sandbox = runtime.sandbox.isolated || /unsafe/i.test(d) ? d : `UNSAFE DEV MODE: ${d}`;
-    if (!runtime.sandbox.isolated) notices.push(`WARNING: functions run WITHOUT isolation (${runtime.sandbox.description}).`);
+    // The banner says it once: the Sandbox line names the mode, the warning explains it.
+    sandbox = runtime.sandbox.isolated ? d : 'UNSAFE DEV MODE';
+    if (!runtime.sandbox.isolated) notices.push(`WARNING: ${/without isolation/i.test(d) ? d : `functions run WITHOUT isolation (${d})`}.`);
   }
 
   const serverInfo = () => ({
@@ -70,18 +77,39 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
     sandbox: runtime ? { isolated: runtime.sandbox.isolated, description: runtime.sandbox.description, unsafeDevMode: !runtime.sandbox.isolated } : undefined,
   });
 
+  const metrics = new FlareMetrics({ role: config.role });
+  const rt = runtime;
+  const readiness = new Readiness({
+    store,
+    role: config.role,
+    ...(rt
+      ? {
+          executorsAvailable: () => {
+            const s = rt.stats?.();
+            if (s && s.memoryBudgetMb < config.limits.memoryMin) return { ok: false, reason: `memory budget ${s.memoryBudgetMb} MB is below one executor (${config.limits.memoryMin} MB)` };
+            return { ok: true };
+          },
+        }
+      : {}),
+  });
+  // Operations routes and the OpenAPI document come first so the document sees every route registered after.
+  const ops = async (a: FastifyInstance) => {
+    await registerOpenApi(a, version);
+    await a.register(opsRoutes, { readiness, metrics, role: config.role, version, ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}) });
+  };
   let app: FastifyInstance;
   let closeApi = () => {};
   let invocations: InvocationService | undefined;
   if (config.role === 'invoker') {
     app = Fastify({ logger: false });
-    app.get('/health', async () => ({ status: 'ok', ...serverInfo() }));
+    const { instrumentHttp } = await import('./ops/http-metrics.js');
+    instrumentHttp(app, metrics);
+    await ops(app);
   } else {
-    const api = await buildApi({ config, store, logger, serverInfo, consoleDir: join(PACKAGE_ROOT, 'dist', 'console') });
+    const api = await buildApi({ config, store, logger, serverInfo, consoleDir: join(PACKAGE_ROOT, 'dist', 'console'), metrics, beforeRoutes: ops });
     app = api.app;
     closeApi = api.close;
     invocations = api.invocations;
-    app.get('/health', async () => ({ status: 'ok', role: config.role }));
   }
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
@@ -98,6 +126,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
       leaseMs: config.leaseMs,
       defaultMemoryMb: config.limits.memoryDefault,
       maxConcurrent: Math.max(1, Math.floor(config.invokerMemoryMb / config.limits.memoryMin)),
+      metrics,
     });
     invoker.start();
     // Role all: the API hands new invocations straight to this invoker when it is idle (see Invoker.reserve).
@@ -110,10 +139,16 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
         logger,
         limits: { invocationsPerMinute: config.limits.invocationsPerMinute, concurrentInvocations: config.limits.concurrentInvocations },
         now: schedulerClock(process.env),
+        metrics,
       })
     : undefined;
   scheduler?.start();
   const stopSweeper = startRetentionSweeper(store, config.retentionHours * 3_600_000, logger);
+  const inv = invoker;
+  metrics.setSources({
+    ...(inv ? { running: () => inv.runningCount } : {}),
+    ...(rt?.stats ? { executors: () => rt.stats!() } : {}),
+  });
 
   return {
     version,
@@ -122,14 +157,18 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
     sandbox,
     ...(config.role !== 'invoker' ? { bootstrap } : {}),
     notices,
+    drain: () => readiness.shutdown(),
     async close() {
+      readiness.shutdown();
       stopSweeper();
       await scheduler?.stop();
-      // Stop accepting; in-flight requests get a moment to finish (their invocations are durable either way), but a
-      // client that keeps a keep-alive connection busy must not hold the shutdown open.
+      // /ready is 503 from here on, so load balancers stop routing here. The invoker stops claiming at once; running
+      // activations get the grace period while HTTP stays up (blocking callers get their results, /ready stays
+      // observable); queued work stays queued for the other invokers or the next start. Then HTTP closes: in-flight
+      // requests get a moment (their invocations are durable either way), a busy keep-alive client cannot hold it open.
+      await invoker?.stop(config.shutdownGraceMs);
       await Promise.race([app.close(), new Promise((r) => setTimeout(r, 3_000).unref())]);
       closeApi();
-      await invoker?.stop();
       await runtime?.close();
       await store.close();
     },

@@ -14,6 +14,7 @@ import type { AlarmType } from '../feeds/alarm-schedule.js';
 
 /** Annotation of a whisk.system action that Flare runs itself (the alarms feed). */
 export const NATIVE_FEED = 'flare-native-feed';
+import type { FlareMetrics } from '../ops/metrics.js';
 
 export interface InvokeOptions {
   blocking: boolean;
@@ -59,13 +60,20 @@ export class InvocationService {
     private readonly waiters: CompletionWaiters,
     /** How long an Idempotency-Key protects its first request (§4.9: 24 h by default). */
     private readonly idempotencyWindowMs = 24 * 3_600_000,
+    private readonly metrics?: FlareMetrics,
   ) {}
 
   async invoke(identity: Identity, action: ResolvedAction, payload: Record<string, unknown>, opts: InvokeOptions): Promise<InvokeOutcome> {
     if (action.finalKeys) {
       for (const k of Object.keys(payload)) if (action.finalKeys.has(k)) throw new ApiError(400, Messages.finalParams);
     }
-    const admission = await this.throttle.check(identity);
+    let admission: Awaited<ReturnType<Throttle['check']>>;
+    try {
+      admission = await this.throttle.check(identity);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 429) this.metrics?.invocationThrottled(identity.namespace, /concurrent/i.test(err.message) ? 'concurrent' : 'per-minute');
+      throw err;
+    }
     const activationId = newActivationId();
     const feed = action.ownerNamespace === SYSTEM_NAMESPACE ? annotation(action.doc.annotations, NATIVE_FEED) : undefined;
     if (ALARM_TYPES.includes(feed as AlarmType)) return this.runAlarmFeed(identity, action, feed as AlarmType, payload, activationId, opts);
@@ -91,8 +99,10 @@ export class InvocationService {
     if (opts.idempotency) return this.invokeIdempotent(identity, inv, opts, opts.idempotency);
     const waiter = opts.blocking ? this.waiters.register(identity.namespace, activationId) : undefined;
     const claim = this.local?.reserve();
+    const timed = this.metrics?.storeTimer('enqueue');
     try {
       await this.store.enqueue(inv, claim);
+      timed?.();
     } catch (err) {
       admission.release();
       if (claim) this.local!.release();
@@ -100,6 +110,7 @@ export class InvocationService {
       throw err;
     }
     admission.committed();
+    this.metrics?.invocationAccepted(identity.namespace, action.actionName);
     if (claim) this.local!.runReserved(inv);
     if (!waiter) return { activationId };
     const record = await waiter.wait(opts.waitMs);

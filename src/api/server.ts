@@ -21,6 +21,8 @@ import { consoleRoutes } from './routes/console.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { ruleRoutes } from './routes/rules.js';
 import { doTriggerRoutes } from './routes/do-triggers.js';
+import type { FlareMetrics } from '../ops/metrics.js';
+import { instrumentHttp } from '../ops/http-metrics.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,6 +39,10 @@ export interface ApiDeps {
   serverInfo: () => Record<string, unknown>;
   /** Where the built console lives. */
   consoleDir: string;
+  /** This node's metrics. */
+  metrics?: FlareMetrics;
+  /** Registers routes that must exist before the API's (operations routes, OpenAPI document). */
+  beforeRoutes?: (app: FastifyInstance) => Promise<void>;
 }
 
 export interface ApiContext extends ApiDeps {
@@ -71,7 +77,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     concurrentInvocations: config.limits.concurrentInvocations,
   });
   const waiters = new CompletionWaiters(store);
-  const ctx: ApiContext = { ...deps, auth, invocations: new InvocationService(store, new Throttle(store), waiters, config.idempotencyWindowMs) };
+  const ctx: ApiContext = { ...deps, auth, invocations: new InvocationService(store, new Throttle(store), waiters, config.idempotencyWindowMs, deps.metrics) };
 
   app.decorateRequest('identity', null as unknown as Identity);
   app.decorateRequest('received', 0);
@@ -105,6 +111,8 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
 
   installErrorReplies(app, deps.logger);
 
+  if (deps.metrics) instrumentHttp(app, deps.metrics);
+  await deps.beforeRoutes?.(app);
   await app.register(infoRoutes, { ctx });
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {

@@ -12,6 +12,7 @@ import { buildRecord, expiredRecord, internalErrorRecord, INTERRUPTED_MESSAGE } 
 import { CompletionWaiters } from '../api/completion-waiters.js';
 import { runSequence } from './sequence-runner.js';
 import { isSequence, type SequenceExec } from './sequence-components.js';
+import type { FlareMetrics, StartKind } from '../ops/metrics.js';
 
 export interface InvokerOptions {
   store: Store;
@@ -26,6 +27,8 @@ export interface InvokerOptions {
   maxConcurrent: number;
   /** Fallback poll for work when a notification is missed (ms). */
   pollMs?: number;
+  /** This node's metrics (completions, start kinds, queue wait, record-write latency). */
+  metrics?: FlareMetrics;
 }
 
 const MAX_CLAIM = 64;
@@ -55,7 +58,7 @@ export class Invoker {
   private reserved = 0;
 
   constructor(private readonly o: InvokerOptions) {
-    this.writer = new RecordWriter(o.store, (err) => o.logger.error({ err }, 'writing activation records failed; retrying'));
+    this.writer = new RecordWriter(o.store, (err) => o.logger.error({ err }, 'writing activation records failed; retrying'), 500, o.metrics ? () => o.metrics!.storeTimer('complete') : undefined);
     this.waiters = new CompletionWaiters(o.store);
   }
 
@@ -72,6 +75,11 @@ export class Invoker {
     this.timers.push(setInterval(() => void this.resolveExpired(), Math.min(1_000, leaseMs)));
     void this.resolveExpired();
     this.schedule();
+  }
+
+  /** Activations running on this node now (metrics). */
+  get runningCount(): number {
+    return this.running + this.sequences;
   }
 
   /** Stops claiming; waits up to graceMs for running activations. Unfinished ones are resolved by lease expiry. */
@@ -188,7 +196,7 @@ export class Invoker {
     try {
       action = await this.loadAction(inv);
       if (!action) {
-        this.finish(internalErrorRecord(inv, 'Action could not be found or may have been deleted.'));
+        this.finish(internalErrorRecord(inv, 'Action could not be found or may have been deleted.'), inv);
         return;
       }
       // Queue TTL: an invocation claimed after received + ttl is resolved without starting.
@@ -208,7 +216,7 @@ export class Invoker {
             inv,
             action as ActionDoc & { exec: SequenceExec },
           );
-          if (record) this.finish(record);
+          if (record) this.finish(record, inv);
         } finally {
           this.sequences--;
           this.running++;
@@ -244,19 +252,29 @@ export class Invoker {
       });
       // A live write still in progress lands before the record, whose commit then deletes it.
       await live.close();
-      this.finish(buildRecord(inv, action, outcome));
+      this.finish(buildRecord(inv, action, outcome), inv, outcome.executor);
     } catch (err) {
-      this.o.logger.error({ err, activationId: inv.activationId }, 'activation failed inside Flare');
-      this.finish(internalErrorRecord(inv, `The action could not be run: ${(err as Error)?.message ?? String(err)}`, action));
+      this.o.logger.error({ err, activationId: inv.activationId, namespace: inv.namespace }, 'activation failed inside Flare');
+      this.finish(internalErrorRecord(inv, `The action could not be run: ${(err as Error)?.message ?? String(err)}`, action), inv);
     } finally {
       this.running--;
       this.schedule();
     }
   }
 
-  private finish(record: Parameters<RecordWriter['write']>[0]): void {
+  private finish(record: Parameters<RecordWriter['write']>[0], inv?: Invocation, kind?: StartKind): void {
     // After stop's grace period the records are left to lease expiry (→ interrupted) rather than half-written.
-    if (!this.abandoned) this.writer.write(record);
+    if (this.abandoned) return;
+    this.writer.write(record);
+    this.o.metrics?.activationCompleted({
+      namespace: record.namespace,
+      fn: inv ? inv.actionName : record.name,
+      status: record.response.status,
+      ...(inv ? { received: inv.received } : {}),
+      start: record.start,
+      end: record.end ?? record.start,
+      ...(kind ? { kind } : {}),
+    });
   }
 
   /** Work whose node died: claimed = possibly started, so it gets a statusCode 3 record instead of a silent re-run. */
@@ -267,6 +285,7 @@ export class Invoker {
       for (const inv of expired) {
         const action = (await this.o.store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, false))?.doc;
         this.writer.write(internalErrorRecord(inv, INTERRUPTED_MESSAGE, action));
+        this.o.logger.warn({ activationId: inv.activationId, namespace: inv.namespace }, 'invocation interrupted: its node stopped before finishing it');
       }
       if (expired.length) this.o.logger.warn({ count: expired.length }, 'resolved interrupted invocations of a stopped node');
     } catch (err) {

@@ -12,6 +12,8 @@ export class RecordWriter {
     private readonly store: Store,
     private readonly onError: (err: unknown) => void,
     private readonly maxBatch = 500,
+    /** Starts a latency timer for one batch commit (metrics); returns its stop. */
+    private readonly timeCommit?: () => () => void,
   ) {}
 
   write(record: ActivationRecord): void {
@@ -34,7 +36,9 @@ export class RecordWriter {
   private async commit(records: ActivationRecord[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
+        const done = this.timeCommit?.();
         await this.store.complete(records);
+        done?.();
         return;
       } catch (err) {
         this.onError(err);

@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import type { NamespaceLimits, NamespaceRow, ScheduledTriggerDoc, TriggerDoc } from '../types.js';
 import { identityOf } from '../api/auth.js';
 import { InvocationService } from '../api/invocations.js';
+import type { FlareMetrics } from '../ops/metrics.js';
 import { Throttle } from '../api/throttle.js';
 import { CompletionWaiters } from '../api/completion-waiters.js';
 import { resolveAction } from '../api/resolve-action.js';
@@ -32,6 +33,8 @@ export interface SchedulerOptions {
   now?: () => number;
   /** Identifies this node in the dedupe keys. */
   ownerId?: string;
+  /** This node's metrics: firings (flare_scheduled_runs_total) and the invocations they make. */
+  metrics?: FlareMetrics;
 }
 
 /**
@@ -78,7 +81,7 @@ export class Scheduler {
     this.tickMs = opts.tickMs ?? 1000;
     this.ownerId = opts.ownerId ?? randomUUID();
     this.waiters = new CompletionWaiters(opts.store);
-    this.invocations = new InvocationService(opts.store, new Throttle(opts.store), this.waiters);
+    this.invocations = new InvocationService(opts.store, new Throttle(opts.store), this.waiters, undefined, opts.metrics);
     this.lastTick = this.now();
   }
 
@@ -214,6 +217,7 @@ export class Scheduler {
       ok = false;
       this.opts.logger.warn({ trigger: `${t.namespace}/${t.name}`, err: (err as Error).message }, 'scheduled trigger could not invoke its function');
     }
+    this.opts.metrics?.scheduledRun(t.namespace, ok ? 'fired' : 'failed');
     await this.recordRun(t, due);
     return ok;
   }
