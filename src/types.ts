@@ -176,8 +176,19 @@ export interface ActivationListFilter {
   name?: string;
   since?: number;
   upto?: number;
+  /** Only records with one of these status codes (0 success, 1 application error, 2 developer error, 3 internal). */
+  statusCodes?: number[];
+  /** Only records caused by this activation (a trigger, sequence or retried activation). */
+  cause?: string;
+  /** Keyset: only records after this one in list order (start desc, activationId desc). */
+  after?: ActivationCursor;
   limit: number;
   skip: number;
+}
+
+export interface ActivationCursor {
+  start: number;
+  activationId: string;
 }
 
 export interface EntityListFilter {

@@ -167,3 +167,55 @@ test('on a terminal the banner is styled (=== muted, rest highlighted) and Error
   assert.match(piped.stdout, /^=== [0-9a-f]{32} success /);
   assert.ok(!piped.stdout.includes('\x1b'));
 });
+
+test('cursor pages over HTTP (Link and Flare-Next-Cursor), statusCode and cause filters, cursor with skip → 400; CLI --status and --cursor', async () => {
+  const all = (await (await s.api('/api/v1/namespaces/_/activations?limit=200')).json()) as Array<{ activationId: string; statusCode: number }>;
+  // Page by the announced cursor, two at a time, until no next page is announced.
+  const seen: string[] = [];
+  let url = '/api/v1/namespaces/_/activations?limit=2';
+  for (let i = 0; i < 50; i++) {
+    const r = await s.api(url);
+    assert.equal(r.status, 200);
+    const page = (await r.json()) as Array<{ activationId: string }>;
+    assert.ok(Array.isArray(page));
+    seen.push(...page.map((a) => a.activationId));
+    const cursor = r.headers.get('flare-next-cursor');
+    const link = r.headers.get('link');
+    if (!cursor) {
+      assert.equal(link, null);
+      break;
+    }
+    assert.match(cursor, /^[A-Za-z0-9_-]+$/);
+    const m = /^<([^>]+)>; rel="next"$/.exec(link ?? '');
+    assert.ok(m, `Link: ${link}`);
+    assert.ok(m[1]!.includes(`cursor=${cursor}`) && m[1]!.includes('limit=2'));
+    url = m[1]!;
+  }
+  assert.deepEqual(seen, all.map((a) => a.activationId));
+
+  const failed = (await (await s.api('/api/v1/namespaces/_/activations?statusCode=1,2')).json()) as Array<{ statusCode: number }>;
+  assert.deepEqual(failed.map((a) => a.statusCode), all.filter((a) => a.statusCode === 1 || a.statusCode === 2).map((a) => a.statusCode));
+  assert.ok(failed.length >= 1);
+  const n = (await (await s.api('/api/v1/namespaces/_/activations?count=true&statusCode=0')).json()) as { activations: number };
+  assert.equal(n.activations, all.filter((a) => a.statusCode === 0).length);
+  assert.deepEqual(await (await s.api(`/api/v1/namespaces/_/activations?cause=${'a'.repeat(32)}`)).json(), []);
+
+  for (const bad of ['cursor=abc&skip=1', 'cursor=%21%21', 'statusCode=4', 'statusCode=0,x', 'cause=nope']) {
+    const r = await s.api(`/api/v1/namespaces/_/activations?${bad}`);
+    assert.equal(r.status, 400, bad);
+    const body = (await r.json()) as { error: string; code: string };
+    assert.ok(body.error && body.code, bad);
+  }
+
+  const st = await cli('actv', 'list', '--status', 'application-error', '--limit', '1', '-o', 'json');
+  assert.equal(st.code, 0, st.stderr);
+  const listed = JSON.parse(st.stdout) as Array<{ statusCode: number; name: string }>;
+  assert.deepEqual(listed.map((a) => [a.name, a.statusCode]), [['fail', 1]]);
+  const first = await cli('actv', 'list', '--status', '0', '--limit', '1', '-o', 'json');
+  const next = /next page: --cursor (\S+)/.exec(first.stderr)?.[1];
+  assert.ok(next, first.stderr);
+  const second = await cli('actv', 'list', '--status', '0', '--limit', '1', '--cursor', next, '-o', 'json');
+  const successes = all.filter((a) => a.statusCode === 0).map((a) => a.activationId);
+  assert.deepEqual([...JSON.parse(first.stdout), ...JSON.parse(second.stdout)].map((a: { activationId: string }) => a.activationId), successes.slice(0, 2));
+  assert.notEqual((await cli('actv', 'list', '--status', 'bogus')).code, 0);
+});

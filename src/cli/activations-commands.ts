@@ -65,13 +65,42 @@ interface ListQuery {
   since?: number;
   upto?: number;
   docs?: boolean;
+  /** `statusCode` filter: "0,1,2,3" (several allowed). */
+  status?: string;
+  cursor?: string;
+}
+
+async function listPage(client: ApiClient, q: ListQuery): Promise<{ items: Activation[]; next?: string }> {
+  const res = await client.request<Activation[]>('GET', 'activations', {
+    query: {
+      limit: q.limit,
+      ...(q.cursor ? { cursor: q.cursor } : { skip: q.skip ?? 0 }),
+      name: q.name,
+      since: q.since,
+      upto: q.upto,
+      statusCode: q.status,
+      docs: q.docs || undefined,
+    },
+  });
+  const next = res.headers.get('flare-next-cursor') ?? undefined;
+  return { items: Array.isArray(res.body) ? res.body : [], ...(next ? { next } : {}) };
 }
 
 async function listActivations(client: ApiClient, q: ListQuery): Promise<Activation[]> {
-  const res = await client.request<Activation[]>('GET', 'activations', {
-    query: { limit: q.limit, skip: q.skip ?? 0, name: q.name, since: q.since, upto: q.upto, docs: q.docs || undefined },
+  return (await listPage(client, q)).items;
+}
+
+/** `--status success,developer-error` or `--status 0,2` → "0,2". */
+const STATUS_NAMES: Record<string, number> = { success: 0, 'application-error': 1, 'developer-error': 2, 'internal-error': 3 };
+function statusFlag(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const codes = raw.split(',').map((s) => {
+    const t = s.trim().toLowerCase();
+    const code = /^[0-3]$/.test(t) ? Number(t) : STATUS_NAMES[t];
+    if (code === undefined) throw new CliError(`invalid value '${s}' for --status: use 0-3 or ${Object.keys(STATUS_NAMES).join(', ')}`);
+    return code;
   });
-  return Array.isArray(res.body) ? res.body : [];
+  return codes.join(',');
 }
 
 async function getResult(client: ApiClient, id: string): Promise<unknown> {
@@ -149,16 +178,22 @@ export function registerActivationsCommands(program: Command): void {
     .option('--since <ms>', 'return activations with timestamps later than SINCE; measured in milliseconds since Th, 01, Jan 1970')
     .option('--upto <ms>', 'return activations with timestamps earlier than UPTO; measured in milliseconds since Th, 01, Jan 1970')
     .option('--count', 'show only the total number of activations')
-    .option('-f, --full', 'include full activation description');
+    .option('-f, --full', 'include full activation description')
+    .option('--status <codes>', 'only activations with these outcomes: 0-3 or success, application-error, developer-error, internal-error (comma separated)')
+    .option('--cursor <token>', 'the page after the one that printed this cursor (see "next page" on stderr); not with --skip');
   addGlobalFlags(list).action(
-    async (args: string[], opts: GlobalOpts & { limit?: string; skip?: string; since?: string; upto?: string; count?: boolean; full?: boolean }) => {
+    async (
+      args: string[],
+      opts: GlobalOpts & { limit?: string; skip?: string; since?: string; upto?: string; count?: boolean; full?: boolean; status?: string; cursor?: string },
+    ) => {
       checkArgs('activations.list', args, 0, 1);
       const client = connectedClient(opts);
       const name = args[0];
       const since = optionalNumber('since', opts.since);
       const upto = optionalNumber('upto', opts.upto);
+      const status = statusFlag(opts.status);
       if (opts.count) {
-        const res = await client.request<{ activations?: number }>('GET', 'activations', { query: { count: true, name, since, upto } });
+        const res = await client.request<{ activations?: number }>('GET', 'activations', { query: { count: true, name, since, upto, statusCode: status } });
         const n = Number(res.body?.activations ?? 0);
         if (isJson(opts)) out(jsonText(res.body));
         else out(`You have ${n} activations in this namespace${name ? ` for function ${name}` : ''} \n`);
@@ -166,7 +201,10 @@ export function registerActivationsCommands(program: Command): void {
       }
       const limit = Math.min(intFlag('limit', opts.limit, 30), 200);
       const skip = intFlag('skip', opts.skip, 0);
-      const items = await listActivations(client, { limit, skip, name, since, upto, docs: opts.full });
+      if (opts.cursor && opts.skip !== undefined) throw new CliError('--cursor cannot be combined with --skip');
+      const { items, next } = await listPage(client, { limit, skip, name, since, upto, docs: opts.full, status, cursor: opts.cursor });
+      // The next page's cursor goes to stderr, only when paging by cursor or status (doctl's output stays as it was).
+      if (next && (opts.cursor || status)) process.stderr.write(`next page: --cursor ${next}\n`);
       if (opts.full || isJson(opts)) {
         out(jsonText(items));
         return;

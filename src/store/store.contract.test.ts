@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { IdempotencyKeyRow, Store } from './store.js';
-import type { ActionDoc, ActivationRecord, Invocation, KeyValue, PackageDoc } from '../types.js';
+import type { ActionDoc, ActivationCursor, ActivationListFilter, ActivationRecord, Invocation, KeyValue, PackageDoc } from '../types.js';
+import { listOrder } from './activation-pages.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import { openPostgresStore, PostgresStore } from './postgres/postgres-store.js';
 
@@ -508,6 +509,57 @@ for (const adapter of adapters) {
       assert.equal(await store.countActivations({ namespace: 'ns', name: 'sample' }), 1);
       assert.equal(await store.countActivations({ namespace: 'ns', since: t + 3, upto: t + 5 }), 3);
       assert.equal(await store.countActivations({ namespace: 'other' }), 1);
+    });
+
+    it('activations: cursor pages under concurrent inserts never repeat or skip, with every filter; counts equal the listed', async () => {
+      const { store } = await adapter.open();
+      const t = 1_900_000_000_000;
+      const causeId = id();
+      // Records with shared start times (the keyset's activationId part decides), three functions, every status.
+      const recs = Array.from({ length: 90 }, (_, i) => {
+        const r = record('cp', `f${i % 3}`, t + Math.floor(i / 2));
+        r.statusCode = (i % 4) as 0 | 1 | 2 | 3;
+        if (i % 5 === 0) r.cause = causeId;
+        return r;
+      });
+      await store.complete(recs);
+      const filters: Array<{ label: string; f: Partial<ActivationListFilter>; keep: (r: ActivationRecord) => boolean }> = [
+        { label: 'none', f: {}, keep: () => true },
+        { label: 'name', f: { name: 'f1' }, keep: (r) => r.name === 'f1' },
+        { label: 'status', f: { statusCodes: [1] }, keep: (r) => r.statusCode === 1 },
+        { label: 'statuses', f: { statusCodes: [3, 1] }, keep: (r) => r.statusCode === 1 || r.statusCode === 3 },
+        { label: 'period', f: { since: t + 10, upto: t + 30 }, keep: (r) => r.start >= t + 10 && r.start <= t + 30 },
+        { label: 'cause', f: { cause: causeId }, keep: (r) => r.cause === causeId },
+        {
+          label: 'all together',
+          f: { name: 'f2', statusCodes: [0, 2], since: t + 5, upto: t + 40 },
+          keep: (r) => r.name === 'f2' && (r.statusCode === 0 || r.statusCode === 2) && r.start >= t + 5 && r.start <= t + 40,
+        },
+      ];
+      let extra = 0;
+      const all = [...recs];
+      for (const { label, f, keep } of filters) {
+        const expected = all.filter(keep).sort(listOrder).map((r) => r.activationId);
+        assert.ok(expected.length > 3, label);
+        assert.equal(await store.countActivations({ namespace: 'cp', ...f }), expected.length, `count (${label})`);
+        const seen: string[] = [];
+        let after: ActivationCursor | undefined;
+        for (let pages = 0; pages < 100; pages++) {
+          const page = await store.listActivations({ namespace: 'cp', ...f, ...(after ? { after } : {}), limit: 4, skip: 0 }, false);
+          seen.push(...page.map((r) => r.activationId));
+          if (page.length < 4) break;
+          const last = page[page.length - 1]!;
+          after = { start: last.start, activationId: last.activationId };
+          // Between pages, records arrive: newer ones (before the cursor) and one that started long ago.
+          const newer = record('cp', 'f1', t + 1000 + extra++);
+          newer.statusCode = 1;
+          const older = record('cp', 'f2', t - 1000 - extra++);
+          await store.complete([newer, older]);
+          all.push(newer, older);
+        }
+        assert.equal(new Set(seen).size, seen.length, `no record twice (${label})`);
+        assert.deepEqual(seen.filter((x) => expected.includes(x)), expected, `every record once, in order (${label})`);
+      }
     });
 
     it('activations: sweep deletes old records in batches, newer ones stay', async () => {

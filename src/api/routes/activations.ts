@@ -1,7 +1,8 @@
 // Activations (§2.6): list with filters, get by id, result, logs. Unknown, running and swept ids answer D2's 404.
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../server.js';
-import type { ActivationRecord } from '../../types.js';
+import type { ActivationCursor, ActivationRecord } from '../../types.js';
+import { decodeCursor, encodeCursor, nextPageUrl, parseStatusCodes } from '../activation-cursor.js';
 import { ApiError, Messages, badRequest } from '../errors.js';
 import { parseBool, parseEpoch, parseListParams } from '../list-params.js';
 import { ownNamespace } from './namespace-access.js';
@@ -14,7 +15,7 @@ const NAME_FILTER = /^[^/]+(\/[^/]+)?$/;
 export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
   const { store } = ctx;
 
-  app.get<Req>('/api/v1/namespaces/:namespace/activations', async (req) => {
+  app.get<Req>('/api/v1/namespaces/:namespace/activations', async (req, reply) => {
     const ns = ownNamespace(req, req.params.namespace);
     const q = req.query;
     const p = parseListParams(q, 'activations');
@@ -26,9 +27,32 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
     } else name = undefined;
     const since = parseEpoch(q.since);
     const upto = parseEpoch(q.upto);
-    const filter = { namespace: ns, ...(name ? { name } : {}), ...(since !== undefined ? { since } : {}), ...(upto !== undefined ? { upto } : {}) };
+    const statusCodes = parseStatusCodes(q.statusCode);
+    const cause = q.cause === undefined || q.cause === '' ? undefined : q.cause;
+    if (cause !== undefined && !/^[0-9a-f]{32}$/.test(cause)) throw badRequest(`The cause '${cause}' is not an activation id.`);
+    const filter = {
+      namespace: ns,
+      ...(name ? { name } : {}),
+      ...(since !== undefined ? { since } : {}),
+      ...(upto !== undefined ? { upto } : {}),
+      ...(statusCodes ? { statusCodes } : {}),
+      ...(cause ? { cause } : {}),
+    };
     if (p.count) return { activations: await store.countActivations(filter) };
-    return store.listActivations({ ...filter, limit: p.limit, skip: p.skip }, docs);
+    let after: ActivationCursor | undefined;
+    if (q.cursor !== undefined && q.cursor !== '') {
+      if (q.skip !== undefined && q.skip !== '') throw badRequest("The parameter 'cursor' is not permitted with 'skip'.");
+      after = decodeCursor(q.cursor);
+    }
+    const page = await store.listActivations({ ...filter, ...(after ? { after } : {}), limit: p.limit, skip: p.skip }, docs);
+    // A full page may have a next one: announced in headers, the body stays an array (OpenWhisk clients).
+    const last = page[page.length - 1];
+    if (last && page.length === p.limit) {
+      const cursor = encodeCursor({ start: last.start, activationId: last.activationId });
+      reply.header('Flare-Next-Cursor', cursor);
+      reply.header('Link', `<${nextPageUrl(req.url, cursor)}>; rel="next"`);
+    }
+    return page;
   });
 
   const load = async (ns: string, id: string): Promise<ActivationRecord> => {

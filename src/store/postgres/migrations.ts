@@ -61,6 +61,17 @@ export function migrationSql(s: string): string[] {
     // index, whatever the namespace's size, and never sorted.
     `CREATE INDEX IF NOT EXISTS activations_ns_order ON ${s}.activations (namespace, start DESC, activation_id DESC)`,
     `CREATE INDEX IF NOT EXISTS activations_key_order ON ${s}.activations (namespace, filter_key, start DESC, activation_id DESC)`,
+    // status and cause filters (issue 12): the status index serves status alone and with a period; the key+status
+    // index a function's failures; cause is set on few records (partial index).
+    `ALTER TABLE ${s}.activations ADD COLUMN IF NOT EXISTS cause text COLLATE "C"`,
+    `CREATE INDEX IF NOT EXISTS activations_status_order ON ${s}.activations (namespace, status_code, start DESC, activation_id DESC)`,
+    `CREATE INDEX IF NOT EXISTS activations_key_status_order ON ${s}.activations (namespace, filter_key, status_code, start DESC, activation_id DESC)`,
+    `CREATE INDEX IF NOT EXISTS activations_cause_order ON ${s}.activations (namespace, cause, start DESC, activation_id DESC) WHERE cause IS NOT NULL`,
+    // Records written before the cause column existed get it once (the settings row marks it done).
+    `UPDATE ${s}.activations SET cause = record::json ->> 'cause'
+       WHERE cause IS NULL AND record LIKE '%"cause":%'
+         AND NOT EXISTS (SELECT 1 FROM ${s}.settings WHERE key = 'activations_cause_filled')`,
+    `INSERT INTO ${s}.settings (key, value) VALUES ('activations_cause_filled', '1') ON CONFLICT (key) DO NOTHING`,
     `CREATE INDEX IF NOT EXISTS activations_pkg_order ON ${s}.activations (namespace, pkg_key, start DESC, activation_id DESC) WHERE pkg_key <> ''`,
     // The sweep's index is on the expression start + 0, used only by the sweep's `start + 0 < $1`: a plain (start)
     // index would be picked for list queries (records are inserted in start order, so it looks cheap) and walk past

@@ -18,6 +18,7 @@ import {
   type StoredEntity,
 } from '../store.js';
 import { toSummary } from '../summary.js';
+import { listByStatuses } from '../activation-pages.js';
 import { parsePgUrl, type PgTarget } from './connection-url.js';
 import { migrate } from './migrations.js';
 import { NotifyListener } from './notify-listener.js';
@@ -365,6 +366,7 @@ export class PostgresStore implements Store {
     const ends: (number | null)[] = [];
     const codes: number[] = [];
     const texts: string[] = [];
+    const causes: (string | null)[] = [];
     for (const rec of records) {
       if (first.has(rec.activationId)) continue;
       first.set(rec.activationId, rec);
@@ -377,8 +379,9 @@ export class PostgresStore implements Store {
       ends.push(rec.end ?? null);
       codes.push(rec.statusCode);
       texts.push(JSON.stringify(rec));
+      causes.push(rec.cause ?? null);
     }
-    const r = await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts]);
+    const r = await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts, causes]);
     const stored = new Map<string, ActivationRecord>();
     for (const id of (r.rows[0]!.inserted as string[] | null) ?? []) stored.set(id, first.get(id)!);
     return stored;
@@ -413,6 +416,7 @@ export class PostgresStore implements Store {
   }
 
   async listActivations(filter: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]> {
+    if ((filter.statusCodes?.length ?? 0) > 1) return listByStatuses(filter, (one) => this.listActivations(one, docs));
     const limit = filter.limit > 0 ? filter.limit : null; // LIMIT NULL = no limit
     const w = activationWhere(filter);
     const n = w.values.length;
@@ -561,8 +565,8 @@ function statements(s: string, channels: Channels) {
     // Completions are announced only for invocations someone waits for (blocking calls, web calls, sequence
     // components): a NOTIFY serialises commits cluster-wide, and non-blocking work has no waiter to wake.
     complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) RETURNING activation_id, payload),
-      i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[])
+      i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record, cause)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[], $9::text[])
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id),
       n AS (SELECT pg_notify('${channels.completed}', d.activation_id) FROM d WHERE (d.payload::jsonb ->> 'blocking') = 'true'),
       -- The record holds every line now: drop the live copy in the same statement and tell its followers.
@@ -626,6 +630,25 @@ function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { sha
     values.push(f.upto);
     shape += 'u';
     parts.push(`start <= $${values.length}`);
+  }
+  if (f.statusCodes?.length === 1) {
+    values.push(f.statusCodes[0]);
+    shape += 'c';
+    parts.push(`status_code = $${values.length}`);
+  } else if (f.statusCodes?.length) {
+    values.push(f.statusCodes);
+    shape += 'C';
+    parts.push(`status_code = ANY($${values.length}::smallint[])`);
+  }
+  if (f.cause !== undefined) {
+    values.push(f.cause);
+    shape += 'q';
+    parts.push(`cause = $${values.length}`);
+  }
+  if (f.after) {
+    values.push(f.after.start, f.after.activationId);
+    shape += 'a';
+    parts.push(`(start, activation_id) < ($${values.length - 1}::bigint, $${values.length}::text)`);
   }
   return { shape: shape || 'all', sql: parts.join(' AND '), values, either };
 }

@@ -40,10 +40,10 @@ CREATE TABLE IF NOT EXISTS activations (
   namespace TEXT NOT NULL,
   filter_key TEXT NOT NULL,
   start INTEGER NOT NULL,
-  record TEXT NOT NULL
+  record TEXT NOT NULL,
+  status_code INTEGER,
+  cause TEXT
 );
-CREATE INDEX IF NOT EXISTS activations_by_start ON activations (namespace, start DESC);
-CREATE INDEX IF NOT EXISTS activations_by_name ON activations (namespace, filter_key, start DESC);
 DROP INDEX IF EXISTS activations_sweep;
 -- Lines and progress of running activations that run long (src/live-logs/); deleted with the queue row.
 CREATE TABLE IF NOT EXISTS live_logs (
@@ -70,4 +70,26 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   PRIMARY KEY (namespace, key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires);
+`;
+
+/**
+ * Activation list indexes, applied after the status_code/cause columns exist (older files get them added and filled
+ * once). Each ends with the full list order (start DESC, activation_id DESC), so a page, a cursor page or a skip is
+ * read straight off the index (the skipped entries without their records) and never sorted.
+ */
+export const ACTIVATION_INDEXES = `
+CREATE INDEX IF NOT EXISTS activations_ns_order ON activations (namespace, start DESC, activation_id DESC);
+CREATE INDEX IF NOT EXISTS activations_key_order ON activations (namespace, filter_key, start DESC, activation_id DESC);
+CREATE INDEX IF NOT EXISTS activations_status_order ON activations (namespace, status_code, start DESC, activation_id DESC);
+CREATE INDEX IF NOT EXISTS activations_key_status_order ON activations (namespace, filter_key, status_code, start DESC, activation_id DESC);
+CREATE INDEX IF NOT EXISTS activations_cause_order ON activations (namespace, cause, start DESC, activation_id DESC) WHERE cause IS NOT NULL;
+DROP INDEX IF EXISTS activations_by_start;
+DROP INDEX IF EXISTS activations_by_name;
+`;
+
+/** Adds the filter columns to an activations table made before they existed, filled from the stored records. */
+export const ACTIVATION_COLUMNS = `
+ALTER TABLE activations ADD COLUMN status_code INTEGER;
+ALTER TABLE activations ADD COLUMN cause TEXT;
+UPDATE activations SET status_code = json_extract(record, '$.statusCode'), cause = json_extract(record, '$.cause');
 `;

@@ -25,7 +25,8 @@ import {
   type Store,
   type StoredEntity,
 } from '../store.js';
-import { SCHEMA } from './schema.js';
+import { ACTIVATION_COLUMNS, ACTIVATION_INDEXES, SCHEMA } from './schema.js';
+import { listByStatuses } from '../activation-pages.js';
 import { toSummary } from '../summary.js';
 import { Checkpointer } from './checkpointer.js';
 
@@ -56,6 +57,7 @@ class SqliteStore implements Store {
    * complete (one node owns a SQLite file), so the concurrency throttle costs no scan of a long backlog.
    */
   private readonly inFlight = new Map<string, number>();
+  private readonly statements = new Map<string, Database.Statement>();
   /** Enqueues arriving in the same event-loop turn share one commit (group commit). */
   private pendingEnqueue: Array<{ inv: Invocation; claim?: EnqueueClaim; resolve: () => void; reject: (e: unknown) => void }> = [];
 
@@ -71,6 +73,9 @@ class SqliteStore implements Store {
       this.checkpointer = new Checkpointer(path);
     }
     this.db.exec(SCHEMA);
+    const cols = this.db.prepare('PRAGMA table_info(activations)').all() as Array<{ name: string }>;
+    if (!cols.some((c) => c.name === 'status_code')) this.db.transaction(() => this.db.exec(ACTIVATION_COLUMNS))();
+    this.db.exec(ACTIVATION_INDEXES);
     this.events.setMaxListeners(0);
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
@@ -103,7 +108,7 @@ class SqliteStore implements Store {
       ),
       inFlight: p('SELECT count(*) AS n FROM queue WHERE namespace = ?'),
       dequeue: p('DELETE FROM queue WHERE activation_id = ?'),
-      insAct: p('INSERT OR IGNORE INTO activations (activation_id, namespace, filter_key, start, record) VALUES (?, ?, ?, ?, ?)'),
+      insAct: p('INSERT OR IGNORE INTO activations (activation_id, namespace, filter_key, start, record, status_code, cause) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       getAct: p('SELECT record FROM activations WHERE activation_id = ? AND namespace = ?'),
       // Records are appended in completion order, so the oldest sit at the front of the rowid order: a sweep deletes
       // the expired ones among the first `batch` rows, needing no index on start. A record that ran long is swept
@@ -154,7 +159,7 @@ class SqliteStore implements Store {
       const done: Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }> = [];
       for (const r of recs) {
         const wasQueued = this.st.dequeue!.run(r.activationId).changes === 1;
-        const stored = this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r)).changes === 1;
+        const stored = this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r), r.statusCode, r.cause ?? null).changes === 1;
         // The record holds every line now: drop the live copy in the same transaction (only runs that have one).
         if (this.liveIds.delete(r.activationId)) {
           this.st.liveDelLines!.run(r.activationId);
@@ -385,10 +390,15 @@ class SqliteStore implements Store {
   }
 
   async listActivations(f: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]> {
+    if ((f.statusCodes?.length ?? 0) > 1) return listByStatuses(f, (one) => this.listActivations(one, docs));
     const { where, args } = activationWhere(f);
-    const rows = this.db
-      .prepare(`SELECT record FROM activations WHERE ${where} ORDER BY start DESC, activation_id DESC LIMIT ? OFFSET ?`)
-      .all(...args, f.limit, f.skip) as Row[];
+    // The page's keys are read off the index first (skipped entries cost an index step, not a record read), then
+    // only the page's records are fetched.
+    const rows = this.prepared(
+      `SELECT a.record FROM (SELECT rowid AS r, start, activation_id FROM activations WHERE ${where}
+         ORDER BY start DESC, activation_id DESC LIMIT ? OFFSET ?) AS p
+       JOIN activations AS a ON a.rowid = p.r ORDER BY p.start DESC, p.activation_id DESC`,
+    ).all(...args, f.limit > 0 ? f.limit : -1, f.skip) as Row[];
     return rows.map((r) => {
       const rec = JSON.parse(r.record) as ActivationRecord;
       return docs ? rec : toSummary(rec);
@@ -397,7 +407,17 @@ class SqliteStore implements Store {
 
   async countActivations(f: Omit<ActivationListFilter, 'limit' | 'skip'>): Promise<number> {
     const { where, args } = activationWhere(f);
-    return (this.db.prepare(`SELECT count(*) AS n FROM activations WHERE ${where}`).get(...args) as Row).n;
+    return (this.prepared(`SELECT count(*) AS n FROM activations WHERE ${where}`).get(...args) as Row).n;
+  }
+
+  /** Statements of the variable-shape queries (one per filter shape), prepared once. */
+  private prepared(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   async sweepActivations(before: number, batch: number): Promise<number> {
@@ -457,6 +477,14 @@ function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { whe
       args.push(f.name, `${f.name}/`, `${f.name}0`);
     }
   }
+  if (f.statusCodes?.length) {
+    where += ` AND status_code IN (${f.statusCodes.map(() => '?').join(', ')})`;
+    args.push(...f.statusCodes);
+  }
+  if (f.cause !== undefined) {
+    where += ' AND cause = ?';
+    args.push(f.cause);
+  }
   if (f.since !== undefined) {
     where += ' AND start >= ?';
     args.push(f.since);
@@ -464,6 +492,11 @@ function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { whe
   if (f.upto !== undefined) {
     where += ' AND start <= ?';
     args.push(f.upto);
+  }
+  if (f.after) {
+    // (start, activation_id) < after, written so the index range on start is evident to the planner.
+    where += ' AND start <= ? AND (start < ? OR activation_id < ?)';
+    args.push(f.after.start, f.after.start, f.after.activationId);
   }
   return { where, args };
 }
