@@ -148,6 +148,8 @@ export interface Invocation {
   actionName: string;
   /** The action's `updated` stamp when the invocation was accepted: the invoker runs that revision (cached). */
   actionUpdated?: number;
+  /** The action's version when accepted (answers status questions without loading the action). */
+  actionVersion?: string;
   /** Merged run parameters (package, binding, action, payload), init params excluded. */
   params: Record<string, unknown>;
   transactionId: string;
@@ -164,6 +166,27 @@ export interface Invocation {
 }
 
 export type QueueState = 'queued' | 'running';
+
+/** An invocation still in the queue table, as run control shows it (no params, no payload). */
+export interface InFlightEntry {
+  activationId: string;
+  namespace: string;
+  state: QueueState;
+  /** The record's future `name` (the action's name as invoked). */
+  name: string;
+  version?: string;
+  /** Epoch ms the invocation was accepted. */
+  queuedAt: number;
+  /** Epoch ms it was claimed (the "running" commit). */
+  start?: number;
+  /** Filter key of the record-to-be (see activationFilterKey). */
+  filterKey: string;
+  cause?: string;
+}
+
+export interface InFlightListFilter extends ActivationListFilter {
+  states: QueueState[];
+}
 
 export interface ClaimedInvocation extends Invocation {
   state: QueueState;

@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import { newTransactionId } from '../ids.js';
 import { ApiError, Messages } from './errors.js';
 
-export function sendError(reply: FastifyReply, req: FastifyRequest, status: number, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: message, code: String(req.id) });
+export function sendError(reply: FastifyReply, req: FastifyRequest, status: number, message: string, fields?: Record<string, unknown>): FastifyReply {
+  return reply.code(status).type('application/json').send({ error: message, code: String(req.id), ...fields });
 }
 
 /** Errors of the router itself (bad percent-encoding, over-long names), before any route runs. */
@@ -61,7 +61,7 @@ export function installErrorReplies(app: FastifyInstance, logger: Logger): void 
     const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
     if (err instanceof ApiError) {
       reply.headers(err.headers);
-      return sendError(reply, req, err.status, err.message);
+      return sendError(reply, req, err.status, err.message, err.fields);
     }
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const n = Number(req.headers['content-length'] ?? 0);

@@ -4,6 +4,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Extra body fields after `error` and `code` (clients key on those two only). */
+    readonly fields?: Record<string, unknown>,
   ) {
     super(message);
   }

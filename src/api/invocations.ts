@@ -7,7 +7,7 @@ import { ApiError, Messages } from './errors.js';
 import type { ResolvedAction } from './resolve-action.js';
 import { annotation } from './action-doc.js';
 import type { Throttle } from './throttle.js';
-import type { CompletionWaiters } from './completion-waiters.js';
+import type { CompletionWaiters } from '../run-control/completion-waiters.js';
 import { SYSTEM_NAMESPACE } from '../catalog/install-catalog.js';
 import { ALARM_TYPES, runAlarmFeed } from '../feeds/alarm-feed.js';
 import type { AlarmType } from '../feeds/alarm-schedule.js';
@@ -85,6 +85,7 @@ export class InvocationService {
       actionNamespace: action.ownerNamespace,
       actionName: action.actionName,
       actionUpdated: action.doc.updated,
+      actionVersion: action.doc.version,
       // A sequence's first component gets the raw payload: its components merge their own parameters (§7).
       params: action.doc.exec.kind === 'sequence' ? { ...payload } : { ...action.defaults, ...payload },
       transactionId: opts.transactionId,

@@ -10,12 +10,13 @@ import { readBody, parseJsonBody } from './body-reader.js';
 import { clientErrorHandler, frameworkErrors, installErrorReplies, sendError } from './error-replies.js';
 import { Authenticator } from './auth.js';
 import { Throttle } from './throttle.js';
-import { CompletionWaiters } from './completion-waiters.js';
+import { CompletionWaiters } from '../run-control/completion-waiters.js';
 import { InvocationService } from './invocations.js';
 import { infoRoutes } from './routes/info.js';
 import { actionRoutes } from './routes/actions.js';
 import { packageRoutes } from './routes/packages.js';
 import { activationRoutes } from './routes/activations.js';
+import { statusRoutes } from '../run-control/status-routes.js';
 import { webRoutes } from './routes/web.js';
 import { consoleRoutes } from './routes/console.js';
 import { triggerRoutes } from './routes/triggers.js';
@@ -48,6 +49,8 @@ export interface ApiDeps {
 export interface ApiContext extends ApiDeps {
   auth: Authenticator;
   invocations: InvocationService;
+  /** Completion waiters of this process (blocking invokes and run control's ?wait). */
+  waiters: CompletionWaiters;
 }
 
 const CORS = {
@@ -77,7 +80,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     concurrentInvocations: config.limits.concurrentInvocations,
   });
   const waiters = new CompletionWaiters(store);
-  const ctx: ApiContext = { ...deps, auth, invocations: new InvocationService(store, new Throttle(store), waiters, config.idempotencyWindowMs, deps.metrics) };
+  const ctx: ApiContext = { ...deps, auth, waiters, invocations: new InvocationService(store, new Throttle(store), waiters, config.idempotencyWindowMs, deps.metrics) };
 
   app.decorateRequest('identity', null as unknown as Identity);
   app.decorateRequest('received', 0);
@@ -121,6 +124,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     await api.register(actionRoutes, { ctx });
     await api.register(packageRoutes, { ctx });
     await api.register(activationRoutes, { ctx });
+    await api.register(statusRoutes, { ctx });
     await api.register(triggerRoutes, { ctx });
     await api.register(ruleRoutes, { ctx });
     await api.register(doTriggerRoutes, { ctx });

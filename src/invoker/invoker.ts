@@ -9,7 +9,7 @@ import { LivePublisher } from '../live-logs/live-publisher.js';
 import type { ActionDoc, ClaimedInvocation, Invocation } from '../types.js';
 import { RecordWriter } from './record-writer.js';
 import { buildRecord, expiredRecord, internalErrorRecord, INTERRUPTED_MESSAGE } from './build-record.js';
-import { CompletionWaiters } from '../api/completion-waiters.js';
+import { CompletionWaiters } from '../run-control/completion-waiters.js';
 import { runSequence } from './sequence-runner.js';
 import { isSequence, type SequenceExec } from './sequence-components.js';
 import type { FlareMetrics, StartKind } from '../ops/metrics.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ActionDoc, ClaimedInvocation } from '../types.js';
 import type { Store } from '../store/store.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
-import { CompletionWaiters } from '../api/completion-waiters.js';
+import { CompletionWaiters } from '../run-control/completion-waiters.js';
 import { runSequence } from './sequence-runner.js';
 import type { SequenceExec } from './sequence-components.js';
 

@@ -2,7 +2,7 @@
 // cause + causedBy) invoked "blocking" one after another; output i is the params of i+1. The sequence itself runs no
 // user code, so it holds no executor memory while it waits for its components.
 import type { Store } from '../store/store.js';
-import type { CompletionWaiters } from '../api/completion-waiters.js';
+import type { CompletionWaiters } from '../run-control/completion-waiters.js';
 import type { LocalInvoker } from '../api/invocations.js';
 import type { ActionDoc, ActivationRecord, ClaimedInvocation, Invocation, KeyValue } from '../types.js';
 import { STATUS_TEXT } from '../types.js';
@@ -85,6 +85,7 @@ export async function runSequence(
       actionNamespace: target.ownerNamespace,
       actionName: target.actionName,
       actionUpdated: target.doc.updated,
+      actionVersion: target.doc.version,
       params: componentParams(incoming, target.defaults),
       transactionId: inv.transactionId,
       received: Date.now(),

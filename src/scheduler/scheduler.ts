@@ -10,7 +10,7 @@ import { identityOf } from '../api/auth.js';
 import { InvocationService } from '../api/invocations.js';
 import type { FlareMetrics } from '../ops/metrics.js';
 import { Throttle } from '../api/throttle.js';
-import { CompletionWaiters } from '../api/completion-waiters.js';
+import { CompletionWaiters } from '../run-control/completion-waiters.js';
 import { resolveAction } from '../api/resolve-action.js';
 import { newTransactionId } from '../ids.js';
 import { Schedule } from './cron.js';

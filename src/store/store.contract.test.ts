@@ -629,6 +629,33 @@ for (const adapter of adapters) {
       await store.appendLiveLogs('ns', inv.activationId, { firstSeq: 4, lines: ['late'] });
       assert.deepEqual(await store.readLiveLogs('ns', inv.activationId, 0), { lines: [] });
       if (adapter.name === 'sqlite') assert.ok(heard.some(([id, e]) => id === inv.activationId && e), 'end announced');
+    it('run control: getInFlight / listInFlight show queue rows without params; start is set by the claim', async () => {
+      const { store } = await adapter.open();
+      const a = invocation('rc', { actionName: 'pkg/fn', actionVersion: '0.0.3', received: 1_000 });
+      const b = invocation('rc', { received: 2_000, annotations: [{ key: 'binding', value: 'rc/bound' }] });
+      await store.enqueue(a);
+      await store.enqueue(b);
+      const qa = await store.getInFlight('rc', a.activationId);
+      assert.deepEqual(qa, { activationId: a.activationId, namespace: 'rc', state: 'queued', name: 'pkg/fn', version: '0.0.3', queuedAt: 1_000, filterKey: 'pkg/fn' });
+      assert.equal(await store.getInFlight('other', a.activationId), undefined, 'other namespace');
+      const before = Date.now();
+      assert.equal((await store.claim('me', 1, 10_000)).length, 1);
+      const ra = (await store.getInFlight('rc', a.activationId))!;
+      assert.equal(ra.state, 'running');
+      assert.ok(ra.start! >= before - 2_000 && ra.start! <= Date.now() + 2_000, 'claim time (database clock on PostgreSQL)');
+      const all = await store.listInFlight({ namespace: 'rc', states: ['queued', 'running'], limit: 10, skip: 0 });
+      assert.deepEqual(all.map((e) => e.activationId), [a.activationId, b.activationId], 'newest first (start of a, queuedAt of b)');
+      assert.deepEqual((await store.listInFlight({ namespace: 'rc', states: ['queued'], limit: 10, skip: 0 })).map((e) => e.activationId), [b.activationId]);
+      assert.deepEqual((await store.listInFlight({ namespace: 'rc', states: ['queued', 'running'], name: 'pkg', limit: 10, skip: 0 })).map((e) => e.activationId), [a.activationId]);
+      assert.deepEqual((await store.listInFlight({ namespace: 'rc', states: ['queued', 'running'], name: 'bound', limit: 10, skip: 0 })).map((e) => e.activationId), [b.activationId], 'invoked through binding rc/bound');
+      assert.deepEqual((await store.listInFlight({ namespace: 'rc', states: ['queued', 'running'], limit: 1, skip: 1 })).map((e) => e.activationId), [b.activationId]);
+      assert.deepEqual((await store.listInFlight({ namespace: 'rc', states: ['running'], since: 1_500, upto: 2_500, limit: 10, skip: 0 })).length, 0);
+      for (const e of all) assert.equal((e as unknown as Record<string, unknown>).params, undefined);
+      // watchInFlight answers like getInFlight; once the record is written the row is gone.
+      assert.equal((await store.watchInFlight('rc', b.activationId))?.state, 'queued');
+      await store.complete([record('rc', 'hello', ++clock, { activationId: b.activationId })]);
+      assert.equal(await store.getInFlight('rc', b.activationId), undefined);
+      assert.equal(await store.watchInFlight('rc', b.activationId), undefined);
     });
 
     if (adapter.name === 'postgres') {
@@ -681,6 +708,21 @@ for (const adapter of adapters) {
         assert.deepEqual((await b.readLiveLogs('ns', inv.activationId, 0)).lines, [{ seq: 1, line: 'x' }]);
         await a.complete([record('ns', 'hello', ++clock, { activationId: inv.activationId })]);
         await until('B hears the end', () => heard.some(([id, e]) => id === inv.activationId && e));
+      it('postgres: a watched (non-blocking) invocation has its completion announced to other nodes', async () => {
+        const { store: a, url } = await adapter.open();
+        const b = (await openPostgresStore(url)) as PostgresStore;
+        opened.push(b);
+        const doneB: string[] = [];
+        b.onCompleted((id) => doneB.push(id));
+        const quiet = invocation('ns');
+        const watched = invocation('ns');
+        await a.enqueue(quiet);
+        await a.enqueue(watched);
+        assert.equal((await b.watchInFlight('ns', watched.activationId))?.state, 'queued');
+        await a.complete([record('ns', 'hello', ++clock, { activationId: quiet.activationId }), record('ns', 'hello', ++clock, { activationId: watched.activationId })]);
+        await until('B told of the watched completion', () => doneB.includes(watched.activationId));
+        await sleep(100);
+        assert.equal(doneB.includes(quiet.activationId), false, 'unwatched non-blocking completions stay local');
       });
 
       it('postgres: a completion that lost to an earlier record is announced without its own record', async () => {

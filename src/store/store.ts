@@ -5,6 +5,8 @@ import type {
   ActivationRecord,
   ClaimedInvocation,
   EntityKind,
+  InFlightEntry,
+  InFlightListFilter,
   EntityListFilter,
   Invocation,
   NamespaceRow,
@@ -161,6 +163,17 @@ export interface Store {
   /** Deletes up to `batch` keys that expired before `now`; returns how many. */
   sweepIdempotencyKeys(now: number, batch: number): Promise<number>;
 
+  // ---- run control: what is in flight (the queue rows, never their params) ----
+  /** The queue row of an invocation of `namespace` still in flight, or undefined once its record is written. */
+  getInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined>;
+  /**
+   * Like getInFlight, and asks that this invocation's completion be announced to every node (someone waits for it).
+   * Only waiters pay for it: other completions stay unannounced across nodes.
+   */
+  watchInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined>;
+  /** In-flight invocations of a namespace in the given states, filtered like listActivations, newest first. */
+  listInFlight(filter: InFlightListFilter): Promise<InFlightEntry[]>;
+
   // ---- activations ----
   getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined>;
   listActivations(filter: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]>;
@@ -177,7 +190,7 @@ export interface Store {
   /**
    * Called after records are committed; `record` is passed when the adapter has it at hand. Listeners in the
    * completing process hear every record; other nodes hear those of invocations enqueued with `blocking: true`
-   * (someone may be waiting for them: blocking and web calls, sequence components).
+   * (someone may be waiting for them: blocking and web calls, sequence components) or marked by watchInFlight.
    */
   onCompleted(listener: (activationId: string, record?: ActivationRecord) => void): () => void;
 }

@@ -1,5 +1,6 @@
-// Activations (§2.6): list with filters, get by id, result, logs. Unknown, running and swept ids answer D2's 404.
-import type { FastifyInstance } from 'fastify';
+// Activations (§2.6): list with filters, get by id, result, logs. Unknown and swept ids answer D2's 404; in-flight ids
+// answer the same 404 with run control's state fields (src/run-control/), and `?wait` parks until the record commits.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../server.js';
 import type { ActivationCursor, ActivationRecord } from '../../types.js';
 import { decodeCursor, encodeCursor, nextPageUrl, parseStatusCodes } from '../activation-cursor.js';
@@ -7,6 +8,9 @@ import { ApiError, Messages, badRequest } from '../errors.js';
 import { parseBool, parseEpoch, parseListParams } from '../list-params.js';
 import { ownNamespace } from './namespace-access.js';
 import { LogFollowers } from '../../live-logs/follow-logs.js';
+import { inFlightFields, parseStates } from '../../run-control/activation-state.js';
+import { listByState } from '../../run-control/list-in-flight.js';
+import { parseWait, waitForRecord } from '../../run-control/wait.js';
 
 type Req = { Params: { namespace: string; id: string }; Querystring: Record<string, string | undefined> };
 
@@ -38,6 +42,8 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
       ...(statusCodes ? { statusCodes } : {}),
       ...(cause ? { cause } : {}),
     };
+    const states = parseStates(q.state);
+    if (states) return listByState(store, { ...filter, limit: p.limit, skip: p.skip }, states, docs, p.count);
     if (p.count) return { activations: await store.countActivations(filter) };
     let after: ActivationCursor | undefined;
     if (q.cursor !== undefined && q.cursor !== '') {
@@ -55,17 +61,28 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
     return page;
   });
 
-  const load = async (ns: string, id: string): Promise<ActivationRecord> => {
+  /** The record, after an optional wait; otherwise D2's 404, with the state fields while the activation is in flight. */
+  const load = async (req: FastifyRequest<Req>, reply: FastifyReply): Promise<ActivationRecord> => {
+    const ns = ownNamespace(req, req.params.namespace);
+    const id = req.params.id;
     if (id.length !== 32) throw badRequest(`Activation id length is ${id.length} but must be 32.`);
+    const wait = parseWait(req, reply);
+    if (wait !== undefined) await waitForRecord(ctx, ns, id, wait, reply);
     const rec = await store.getActivation(ns, id);
-    if (!rec) throw new ApiError(404, Messages.activationNotFound);
-    return rec;
+    if (rec) return rec;
+    const entry = await store.getInFlight(ns, id);
+    // The record may have committed between the two reads.
+    if (!entry) {
+      const late = await store.getActivation(ns, id);
+      if (late) return late;
+    }
+    throw new ApiError(404, Messages.activationNotFound, {}, entry ? inFlightFields(entry) : undefined);
   };
 
-  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id', async (req) => load(ownNamespace(req, req.params.namespace), req.params.id));
+  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id', async (req, reply) => load(req, reply));
 
-  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id/result', async (req) => {
-    return (await load(ownNamespace(req, req.params.namespace), req.params.id)).response;
+  app.get<Req>('/api/v1/namespaces/:namespace/activations/:id/result', async (req, reply) => {
+    return (await load(req, reply)).response;
   });
 
   const followers = new LogFollowers({
@@ -90,6 +107,6 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
     if (req.query.follow !== undefined && parseBool(req.query.follow, 'follow')) {
       return followers.follow(req, reply, ownNamespace(req, req.params.namespace), req.params.id, req.query.from);
     }
-    return { logs: (await load(ownNamespace(req, req.params.namespace), req.params.id)).logs };
+    return { logs: (await load(req, reply)).logs };
   });
 }

@@ -41,6 +41,10 @@ export function migrationSql(s: string): string[] {
        attempts integer NOT NULL DEFAULT 0,
        seq bigserial NOT NULL,
        payload text NOT NULL) WITH (fillfactor = 70)`,
+    // Epoch ms of the claim (the "running" commit), set by the claim statement itself: no extra write.
+    `ALTER TABLE ${s}.queue ADD COLUMN IF NOT EXISTS started bigint`,
+    // Set when someone waits for the record (run control's ?wait): its completion is then NOTIFYed to every node.
+    `ALTER TABLE ${s}.queue ADD COLUMN IF NOT EXISTS watched boolean NOT NULL DEFAULT false`,
     `CREATE INDEX IF NOT EXISTS queue_queued ON ${s}.queue (seq) WHERE state = 'queued'`,
     `CREATE INDEX IF NOT EXISTS queue_running ON ${s}.queue (lease_until) WHERE state = 'running'`,
     `CREATE INDEX IF NOT EXISTS queue_owner ON ${s}.queue (owner) WHERE state = 'running'`,

@@ -3,7 +3,19 @@
 // Every hot statement is a named (prepared) query and costs one round trip.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { ActivationRecord, ClaimedInvocation, EntityKind, EntityListFilter, Invocation, NamespaceRow, ActivationListFilter } from '../../types.js';
+import type {
+  ActivationRecord,
+  ClaimedInvocation,
+  EntityKind,
+  EntityListFilter,
+  InFlightEntry,
+  InFlightListFilter,
+  Invocation,
+  NamespaceRow,
+  ActivationListFilter,
+  QueueState,
+} from '../../types.js';
+import { filterInFlight, inFlightEntry } from '../in-flight-entry.js';
 import {
   activationFilterKey,
   IdempotencyKeyBusyError,
@@ -345,6 +357,23 @@ export class PostgresStore implements Store {
     return Number(r.rows[0]!.n);
   }
 
+  // ---- run control ----
+  async getInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
+    const row = (await this.q('getInFlight', [namespace, activationId])).rows[0];
+    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null) : undefined;
+  }
+
+  /** The row lock orders this against the completing DELETE: either it sees watched, or this finds no row. */
+  async watchInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
+    const row = (await this.q('watchInFlight', [namespace, activationId])).rows[0];
+    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null) : undefined;
+  }
+
+  async listInFlight(f: InFlightListFilter): Promise<InFlightEntry[]> {
+    const rows = (await this.q('listInFlight', [f.namespace, f.states])).rows;
+    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(String(r.payload)), r.state as QueueState, r.started as string | null)), f);
+  }
+
   async complete(records: ActivationRecord[]): Promise<void> {
     if (records.length === 0) return;
     const stored = (await this.completes.push(records)) ?? new Map<string, ActivationRecord>();
@@ -537,8 +566,9 @@ function statements(s: string, channels: Channels) {
     countEntitiesPkg: `SELECT count(*) AS n FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND pkg = $3`,
     // One NOTIFY per statement (listeners only need "work may be waiting"); ON CONFLICT lets the other items of a
     // coalesced batch through when one id is a duplicate.
-    enqueue: `WITH i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, owner, lease_until, attempts, payload)
-        SELECT a, n, CASE WHEN o IS NULL THEN 'queued' ELSE 'running' END, o, ${NOW_MS} + l, CASE WHEN o IS NULL THEN 0 ELSE 1 END, p
+    enqueue: `WITH i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, owner, lease_until, attempts, payload, started)
+        SELECT a, n, CASE WHEN o IS NULL THEN 'queued' ELSE 'running' END, o, ${NOW_MS} + l, CASE WHEN o IS NULL THEN 0 ELSE 1 END, p,
+          CASE WHEN o IS NULL THEN NULL ELSE ${NOW_MS} END
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS t(a, n, p, o, l, ord) ORDER BY ord
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, state),
       n AS (SELECT pg_notify('${channels.enqueued}', '') FROM (SELECT 1 FROM i WHERE state = 'queued' LIMIT 1) AS any_queued)
@@ -551,7 +581,7 @@ function statements(s: string, channels: Channels) {
     getKey: `SELECT fingerprint, activation_id FROM ${s}.idempotency_keys WHERE namespace = $1 AND key = $2`,
     sweepKeys: `DELETE FROM ${s}.idempotency_keys WHERE ctid IN (SELECT ctid FROM ${s}.idempotency_keys WHERE expires <= $1 LIMIT $2)`,
     claim: `WITH c AS (SELECT activation_id FROM ${s}.queue WHERE state = 'queued' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
-      UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1
+      UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1, started = ${NOW_MS}
       FROM c WHERE q.activation_id = c.activation_id
       RETURNING q.payload, q.state, q.attempts, q.seq`,
     renewLeases: `UPDATE ${s}.queue SET lease_until = ${NOW_MS} + $2 WHERE owner = $1 AND state = 'running'`,
@@ -564,11 +594,11 @@ function statements(s: string, channels: Channels) {
     countInFlightUpTo: `SELECT count(*) AS n FROM (SELECT 1 FROM ${s}.queue WHERE namespace = $1 LIMIT $2) AS upto`,
     // Completions are announced only for invocations someone waits for (blocking calls, web calls, sequence
     // components): a NOTIFY serialises commits cluster-wide, and non-blocking work has no waiter to wake.
-    complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) RETURNING activation_id, payload),
+    complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) RETURNING activation_id, payload, watched),
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record, cause)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[], $9::text[])
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id),
-      n AS (SELECT pg_notify('${channels.completed}', d.activation_id) FROM d WHERE (d.payload::jsonb ->> 'blocking') = 'true'),
+      n AS (SELECT pg_notify('${channels.completed}', d.activation_id) FROM d WHERE d.watched OR (d.payload::jsonb ->> 'blocking') = 'true'),
       -- The record holds every line now: drop the live copy in the same statement and tell its followers.
       ll AS (DELETE FROM ${s}.live_logs WHERE activation_id = ANY($1::text[])),
       ls AS (DELETE FROM ${s}.live_state WHERE activation_id = ANY($1::text[]) RETURNING activation_id),
@@ -594,6 +624,9 @@ function statements(s: string, channels: Channels) {
       WHERE q.activation_id = $1 AND q.namespace = $2`,
     liveSweepLines: `DELETE FROM ${s}.live_logs WHERE created < $1`,
     liveSweepState: `DELETE FROM ${s}.live_state WHERE created < $1`,
+    getInFlight: `SELECT state, started, payload FROM ${s}.queue WHERE activation_id = $2 AND namespace = $1`,
+    watchInFlight: `UPDATE ${s}.queue SET watched = true WHERE activation_id = $2 AND namespace = $1 RETURNING state, started, payload`,
+    listInFlight: `SELECT state, started, payload FROM ${s}.queue WHERE namespace = $1 AND state = ANY($2::text[])`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
     sweep: `DELETE FROM ${s}.activations WHERE ctid IN

@@ -93,3 +93,9 @@ ALTER TABLE activations ADD COLUMN status_code INTEGER;
 ALTER TABLE activations ADD COLUMN cause TEXT;
 UPDATE activations SET status_code = json_extract(record, '$.statusCode'), cause = json_extract(record, '$.cause');
 `;
+
+/** Columns added after the first release: SQLite has no ADD COLUMN IF NOT EXISTS, so each is checked first. */
+export const ADDED_COLUMNS: Array<{ table: string; column: string; type: string }> = [
+  // Epoch ms of the claim (the "running" commit), set by the claim statement itself: no extra write.
+  { table: 'queue', column: 'started', type: 'INTEGER' },
+];

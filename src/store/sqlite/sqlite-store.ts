@@ -10,6 +10,8 @@ import type {
   ClaimedInvocation,
   EntityKind,
   EntityListFilter,
+  InFlightEntry,
+  InFlightListFilter,
   Invocation,
   NamespaceRow,
 } from '../../types.js';
@@ -27,6 +29,8 @@ import {
 } from '../store.js';
 import { ACTIVATION_COLUMNS, ACTIVATION_INDEXES, SCHEMA } from './schema.js';
 import { listByStatuses } from '../activation-pages.js';
+import { ADDED_COLUMNS } from './schema.js';
+import { filterInFlight, inFlightEntry } from '../in-flight-entry.js';
 import { toSummary } from '../summary.js';
 import { Checkpointer } from './checkpointer.js';
 
@@ -76,6 +80,10 @@ class SqliteStore implements Store {
     const cols = this.db.prepare('PRAGMA table_info(activations)').all() as Array<{ name: string }>;
     if (!cols.some((c) => c.name === 'status_code')) this.db.transaction(() => this.db.exec(ACTIVATION_COLUMNS))();
     this.db.exec(ACTIVATION_INDEXES);
+    for (const c of ADDED_COLUMNS) {
+      const cols = this.db.prepare(`PRAGMA table_info(${c.table})`).all() as Row[];
+      if (!cols.some((r) => r.name === c.column)) this.db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
+    }
     this.events.setMaxListeners(0);
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
@@ -94,9 +102,9 @@ class SqliteStore implements Store {
       replEnt: p('INSERT OR REPLACE INTO entities (namespace, kind, name, pkg, doc, code, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       updEnt: p('UPDATE entities SET doc = ?, code = ?, updated = ? WHERE namespace = ? AND kind = ? AND name = ? AND updated = ?'),
       delEnt: p('DELETE FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
-      enqueue: p('INSERT INTO queue (activation_id, namespace, state, owner, lease_until, attempts, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      enqueue: p('INSERT INTO queue (activation_id, namespace, state, owner, lease_until, attempts, payload, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       claim: p(
-        `UPDATE queue SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1
+        `UPDATE queue SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1, started = ?
          WHERE seq IN (SELECT seq FROM queue WHERE state = 'queued' ORDER BY seq LIMIT ?)
          RETURNING seq, payload, attempts`,
       ),
@@ -107,6 +115,8 @@ class SqliteStore implements Store {
          RETURNING seq, payload, attempts`,
       ),
       inFlight: p('SELECT count(*) AS n FROM queue WHERE namespace = ?'),
+      getInFlight: p('SELECT state, started, payload FROM queue WHERE activation_id = ? AND namespace = ?'),
+      listInFlight: p('SELECT state, started, payload FROM queue WHERE namespace = ?'),
       dequeue: p('DELETE FROM queue WHERE activation_id = ?'),
       insAct: p('INSERT OR IGNORE INTO activations (activation_id, namespace, filter_key, start, record, status_code, cause) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       getAct: p('SELECT record FROM activations WHERE activation_id = ? AND namespace = ?'),
@@ -139,6 +149,7 @@ class SqliteStore implements Store {
           claim ? now + claim.leaseMs : null,
           claim ? 1 : 0,
           JSON.stringify(inv),
+          claim ? now : null,
         );
       }
     });
@@ -303,7 +314,8 @@ class SqliteStore implements Store {
 
   async claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]> {
     if (max <= 0) return [];
-    const rows = this.st.claim!.all(owner, Date.now() + leaseMs, max) as Row[];
+    const now = Date.now();
+    const rows = this.st.claim!.all(owner, now + leaseMs, now, max) as Row[];
     return rows.sort((a, b) => a.seq - b.seq).map(claimed);
   }
 
@@ -381,6 +393,22 @@ class SqliteStore implements Store {
 
   async sweepIdempotencyKeys(now: number, batch: number): Promise<number> {
     return this.st.sweepKeys!.run(now, batch).changes;
+  }
+
+  // ---- run control ----
+  async getInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
+    const row = this.st.getInFlight!.get(activationId, namespace) as Row | undefined;
+    return row ? inFlightEntry(JSON.parse(row.payload), row.state, row.started) : undefined;
+  }
+
+  /** One process owns the file: every completion is announced in-process already. */
+  watchInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
+    return this.getInFlight(namespace, activationId);
+  }
+
+  async listInFlight(f: InFlightListFilter): Promise<InFlightEntry[]> {
+    const rows = this.st.listInFlight!.all(f.namespace) as Row[];
+    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(r.payload), r.state, r.started)), f);
   }
 
   // ---- activations ----

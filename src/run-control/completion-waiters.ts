@@ -1,5 +1,6 @@
-// Blocking invokes wait here for their record. Completions arrive from the store's notifications (in-process for
-// SQLite, LISTEN/NOTIFY across nodes for PostgreSQL); a slow poll covers a lost notification.
+// Blocking invokes, sequences and run control's `?wait` park here until a record commits. Completions arrive from the
+// store's notifications (in-process for SQLite, LISTEN/NOTIFY across nodes for PostgreSQL). Blocking invokes add a
+// slow poll that covers a lost notification; run-control waits do not poll (they re-read once when they expire).
 import type { Store } from '../store/store.js';
 import type { ActivationRecord } from '../types.js';
 
@@ -13,15 +14,30 @@ export interface Waiter {
 }
 
 export class CompletionWaiters {
-  private readonly pending = new Map<string, (id: string, record?: ActivationRecord) => void>();
+  /** Several callers may wait for one id (a blocking invoke and any number of `?wait` readers). */
+  private readonly pending = new Map<string, Set<(id: string, record?: ActivationRecord) => void>>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly store: Store) {
-    this.unsubscribe = store.onCompleted((id, record) => this.pending.get(id)?.(id, record));
+    this.unsubscribe = store.onCompleted((id, record) => {
+      const set = this.pending.get(id);
+      if (set) for (const fn of [...set]) fn(id, record);
+    });
   }
 
-  /** Register before the invocation is enqueued so a fast completion cannot be missed. */
-  register(namespace: string, activationId: string): Waiter {
+  /** How many waiters are parked (bench and metrics). */
+  get size(): number {
+    let n = 0;
+    for (const s of this.pending.values()) n += s.size;
+    return n;
+  }
+
+  /**
+   * Register before the invocation is enqueued so a fast completion cannot be missed. `slowPoll: false` waits on
+   * notifications alone (run control's waits, which must not poll the store per waiter).
+   */
+  register(namespace: string, activationId: string, opts: { slowPoll?: boolean } = {}): Waiter {
+    const slowPoll = opts.slowPoll ?? true;
     let settle: ((r: ActivationRecord | undefined) => void) | undefined;
     let early: { record?: ActivationRecord } | undefined;
     const onDone = (id: string, record?: ActivationRecord) => {
@@ -32,9 +48,12 @@ export class CompletionWaiters {
         else void this.store.getActivation(namespace, id).then(s, () => s(undefined));
       } else early = { ...(record ? { record } : {}) };
     };
-    this.pending.set(activationId, onDone);
+    let set = this.pending.get(activationId);
+    if (!set) this.pending.set(activationId, (set = new Set()));
+    set.add(onDone);
     const unregister = () => {
-      if (this.pending.get(activationId) === onDone) this.pending.delete(activationId);
+      const s = this.pending.get(activationId);
+      if (s?.delete(onDone) && s.size === 0) this.pending.delete(activationId);
     };
     let stopWait: (() => void) | undefined;
     const cancel = () => {
@@ -66,7 +85,7 @@ export class CompletionWaiters {
             settle = undefined;
             finish(undefined);
           }, ms));
-          if (ms > SLOW_POLL_MS) {
+          if (slowPoll && ms > SLOW_POLL_MS) {
             timers.push(
               setInterval(() => {
                 void this.store.getActivation(namespace, activationId).then((r) => {
