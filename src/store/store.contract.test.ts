@@ -629,6 +629,8 @@ for (const adapter of adapters) {
       await store.appendLiveLogs('ns', inv.activationId, { firstSeq: 4, lines: ['late'] });
       assert.deepEqual(await store.readLiveLogs('ns', inv.activationId, 0), { lines: [] });
       if (adapter.name === 'sqlite') assert.ok(heard.some(([id, e]) => id === inv.activationId && e), 'end announced');
+    });
+
     it('run control: getInFlight / listInFlight show queue rows without params; start is set by the claim', async () => {
       const { store } = await adapter.open();
       const a = invocation('rc', { actionName: 'pkg/fn', actionVersion: '0.0.3', received: 1_000 });
@@ -708,6 +710,8 @@ for (const adapter of adapters) {
         assert.deepEqual((await b.readLiveLogs('ns', inv.activationId, 0)).lines, [{ seq: 1, line: 'x' }]);
         await a.complete([record('ns', 'hello', ++clock, { activationId: inv.activationId })]);
         await until('B hears the end', () => heard.some(([id, e]) => id === inv.activationId && e));
+      });
+
       it('postgres: a watched (non-blocking) invocation has its completion announced to other nodes', async () => {
         const { store: a, url } = await adapter.open();
         const b = (await openPostgresStore(url)) as PostgresStore;
