@@ -180,7 +180,7 @@ hostile('cannot read the data dir, /etc/shadow, other code, the server environme
   const w = await t.rt.run(request(who));
   assert.notEqual((w.result as any).uid, r.uid);
   assert.notEqual((w.result as any).uid, 0);
-  assert.deepEqual(r.root.filter((e: string) => !['bin', 'code', 'dev', 'etc', 'flare', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'tmp', 'usr'].includes(e)), []);
+  assert.deepEqual(r.root.filter((e: string) => !['bin', 'code', 'dev', 'etc', 'flare', 'lib', 'lib32', 'lib64', 'libx32', 'out', 'proc', 'sbin', 'tmp', 'usr'].includes(e)), []);
 });
 
 hostile("cannot connect to the host's loopback", async () => {
