@@ -562,6 +562,54 @@ for (const adapter of adapters) {
       }
     });
 
+    it('activations: counts (kept counters + exact edges) equal the records listed, with every filter, before and after a sweep', async () => {
+      const { store } = await adapter.open();
+      const H = 3_600_000;
+      const t0 = 1_900_000_800_000 - (1_900_000_800_000 % H); // an hour boundary
+      // 240 records over 6 hours (starts on, just before and just after hour boundaries), functions and packaged ones.
+      const names = ['a', 'b', 'tools/x', 'tools/y', 'tools'];
+      const recs = Array.from({ length: 240 }, (_, i) => {
+        const offset = Math.floor(i / 40) * H + [0, 1, H / 2, H - 1][i % 4]! + (i % 7);
+        const name = names[i % names.length]!;
+        const r = record('cn', name.includes('/') ? name.split('/')[1]! : name, t0 + offset);
+        if (name.includes('/')) r.annotations = [...r.annotations.filter((a) => a.key !== 'path'), { key: 'path', value: `cn/${name}` }];
+        r.statusCode = (i % 3) as 0 | 1 | 2;
+        return r;
+      });
+      await store.complete(recs.slice(0, 100));
+      await store.complete(recs.slice(100));
+      await store.complete([recs[3]!, recs[150]!]); // duplicates are not counted twice
+      await store.complete([record('other', 'a', t0 + 5 * H)]);
+      const filters: Array<Partial<ActivationListFilter>> = [
+        {},
+        { name: 'a' },
+        { name: 'tools' },
+        { name: 'tools/x' },
+        { statusCodes: [1] },
+        { statusCodes: [0, 2] },
+        { since: t0 + H / 2 },
+        { upto: t0 + 3 * H - 1 },
+        { since: t0 + H, upto: t0 + 3 * H - 1 },
+        { since: t0 + H + 1, upto: t0 + 4 * H + 5 },
+        { since: t0 + 2 * H + 3, upto: t0 + 2 * H + H / 2 },
+        { since: t0 + 5, upto: t0 + 2 },
+        { name: 'tools', statusCodes: [1, 2], since: t0 + 30, upto: t0 + 5 * H },
+      ];
+      const check = async (when: string) => {
+        for (const f of filters) {
+          const listed = await store.listActivations({ namespace: 'cn', ...f, limit: 0, skip: 0 }, false);
+          assert.equal(await store.countActivations({ namespace: 'cn', ...f }), listed.length, `${when}: count = listed (${JSON.stringify(f)})`);
+        }
+      };
+      await check('stored');
+      assert.equal(await store.countActivations({ namespace: 'cn' }), 240);
+      // Sweep the first two and a half hours: counters of the swept records go with them.
+      while ((await store.sweepActivations(t0 + 2 * H + H / 2, 7)) > 0);
+      assert.ok((await store.countActivations({ namespace: 'cn' })) < 240);
+      await check('after sweep');
+      assert.equal(await store.countActivations({ namespace: 'other' }), 1);
+    });
+
     it('activations: sweep deletes old records in batches, newer ones stay', async () => {
       const { store } = await adapter.open();
       const old = Array.from({ length: 25 }, (_, i) => record('ns', 'hello', 1000 + i));

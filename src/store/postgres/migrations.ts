@@ -76,6 +76,21 @@ export function migrationSql(s: string): string[] {
        WHERE cause IS NULL AND record LIKE '%"cause":%'
          AND NOT EXISTS (SELECT 1 FROM ${s}.settings WHERE key = 'activations_cause_filled')`,
     `INSERT INTO ${s}.settings (key, value) VALUES ('activations_cause_filled', '1') ON CONFLICT (key) DO NOTHING`,
+    // Exact record counts per (namespace, filter key, status code, hour), kept by the statements that insert and sweep
+    // records: count=true reads whole hours from here (store/activation-counts.ts). Filled once for older databases.
+    `CREATE TABLE IF NOT EXISTS ${s}.activation_counts (
+       namespace text NOT NULL,
+       filter_key text COLLATE "C" NOT NULL,
+       pkg_key text COLLATE "C" NOT NULL,
+       status_code smallint NOT NULL,
+       hour bigint NOT NULL,
+       n bigint NOT NULL,
+       PRIMARY KEY (namespace, filter_key, status_code, hour))`,
+    `INSERT INTO ${s}.activation_counts (namespace, filter_key, pkg_key, status_code, hour, n)
+       SELECT namespace, filter_key, min(pkg_key), status_code, (start / 3600000) * 3600000, count(*) FROM ${s}.activations
+       WHERE NOT EXISTS (SELECT 1 FROM ${s}.settings WHERE key = 'activation_counts_filled')
+       GROUP BY 1, 2, 4, 5`,
+    `INSERT INTO ${s}.settings (key, value) VALUES ('activation_counts_filled', '1') ON CONFLICT (key) DO NOTHING`,
     `CREATE INDEX IF NOT EXISTS activations_pkg_order ON ${s}.activations (namespace, pkg_key, start DESC, activation_id DESC) WHERE pkg_key <> ''`,
     // The sweep's index is on the expression start + 0, used only by the sweep's `start + 0 < $1`: a plain (start)
     // index would be picked for list queries (records are inserted in start order, so it looks cheap) and walk past

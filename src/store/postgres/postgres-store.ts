@@ -31,6 +31,7 @@ import {
 } from '../store.js';
 import { toSummary } from '../summary.js';
 import { listByStatuses } from '../activation-pages.js';
+import { bucketOf, planCount, type CountFilter } from '../activation-counts.js';
 import { parsePgUrl, type PgTarget } from './connection-url.js';
 import { migrate } from './migrations.js';
 import { NotifyListener } from './notify-listener.js';
@@ -467,7 +468,46 @@ export class PostgresStore implements Store {
     });
   }
 
-  async countActivations(filter: Omit<ActivationListFilter, 'limit' | 'skip'>): Promise<number> {
+  /** Whole hours from the counters, partial edge hours (and `cause` filters) from the records (activation-counts.ts). */
+  async countActivations(filter: CountFilter): Promise<number> {
+    if (filter.cause !== undefined) return this.countRecords(filter);
+    const plan = planCount(filter);
+    const { since: _s, upto: _u, ...rest } = filter;
+    const parts = plan.exact.map((e) => this.countRecords({ ...rest, ...e }));
+    if (plan.buckets) parts.push(this.countCounters(filter, plan.buckets));
+    return (await Promise.all(parts)).reduce((a, b) => a + b, 0);
+  }
+
+  private async countCounters(f: CountFilter, hours: { from?: number; to?: number }): Promise<number> {
+    const values: unknown[] = [f.namespace];
+    const parts = ['namespace = $1'];
+    let shape = '';
+    if (f.name) {
+      values.push(f.name);
+      shape += f.name.includes('/') ? 'k' : 'p';
+      parts.push(f.name.includes('/') ? 'filter_key = $2' : "(filter_key = $2 OR (pkg_key = $2 AND pkg_key <> ''))");
+    }
+    if (f.statusCodes?.length) {
+      values.push(f.statusCodes);
+      shape += 'C';
+      parts.push(`status_code = ANY($${values.length}::smallint[])`);
+    }
+    if (hours.from !== undefined) {
+      values.push(hours.from);
+      shape += 'f';
+      parts.push(`hour >= $${values.length}`);
+    }
+    if (hours.to !== undefined) {
+      values.push(hours.to);
+      shape += 't';
+      parts.push(`hour < $${values.length}`);
+    }
+    const text = `SELECT coalesce(sum(n), 0) AS n FROM ${this.s}.activation_counts WHERE ${parts.join(' AND ')}`;
+    const r = await this.pool.query<Row>({ name: `flare_countCounters_${shape || 'all'}`, text, values });
+    return Number(r.rows[0]!.n);
+  }
+
+  private async countRecords(filter: CountFilter): Promise<number> {
     const w = activationWhere(filter);
     const text = `SELECT count(*) AS n FROM ${this.s}.activations WHERE ${w.sql}${w.either ? ` AND (filter_key = $2 OR (pkg_key = $2 AND pkg_key <> ''))` : ''}`;
     const r = await this.pool.query<Row>({ name: `flare_countActivations_${w.shape}`, text, values: w.values });
@@ -480,7 +520,10 @@ export class PostgresStore implements Store {
     await this.q('liveSweepLines', [before]);
     await this.q('liveSweepState', [before]);
     const r = await this.q('sweep', [before, batch]);
-    return r.rowCount ?? 0;
+    const n = Number(r.rows[0]!.n);
+    // Emptied hours are dropped once the sweep is through them (a counter at 0 may still be taken by a late record).
+    if (n < batch) await this.q('pruneCounts', [bucketOf(before)]);
+    return n;
   }
 
   // ---- notifications ----
@@ -597,7 +640,12 @@ function statements(s: string, channels: Channels) {
     complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) RETURNING activation_id, payload, watched),
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record, cause)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[], $9::text[])
-        ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id),
+        ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, namespace, filter_key, pkg_key, status_code, start),
+      -- Counters of the records stored (count=true), rows taken in one order so concurrent statements never deadlock.
+      c AS (INSERT INTO ${s}.activation_counts AS k (namespace, filter_key, pkg_key, status_code, hour, n)
+        SELECT namespace, filter_key, min(pkg_key), status_code, (start / 3600000) * 3600000, count(*) FROM i
+        GROUP BY 1, 2, 4, 5 ORDER BY 1, 2, 4, 5
+        ON CONFLICT (namespace, filter_key, status_code, hour) DO UPDATE SET n = k.n + excluded.n),
       n AS (SELECT pg_notify('${channels.completed}', d.activation_id) FROM d WHERE d.watched OR (d.payload::jsonb ->> 'blocking') = 'true'),
       -- The record holds every line now: drop the live copy in the same statement and tell its followers.
       ll AS (DELETE FROM ${s}.live_logs WHERE activation_id = ANY($1::text[])),
@@ -629,8 +677,15 @@ function statements(s: string, channels: Channels) {
     listInFlight: `SELECT state, started, payload FROM ${s}.queue WHERE namespace = $1 AND state = ANY($2::text[])`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
-    sweep: `DELETE FROM ${s}.activations WHERE ctid IN
-      (SELECT ctid FROM ${s}.activations WHERE start + 0 < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    sweep: `WITH d AS (DELETE FROM ${s}.activations WHERE ctid IN
+        (SELECT ctid FROM ${s}.activations WHERE start + 0 < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+        RETURNING namespace, filter_key, pkg_key, status_code, start),
+      c AS (INSERT INTO ${s}.activation_counts AS k (namespace, filter_key, pkg_key, status_code, hour, n)
+        SELECT namespace, filter_key, min(pkg_key), status_code, (start / 3600000) * 3600000, -count(*) FROM d
+        GROUP BY 1, 2, 4, 5 ORDER BY 1, 2, 4, 5
+        ON CONFLICT (namespace, filter_key, status_code, hour) DO UPDATE SET n = k.n + excluded.n)
+      SELECT count(*) AS n FROM d`,
+    pruneCounts: `DELETE FROM ${s}.activation_counts WHERE n <= 0 AND hour < $1`,
   };
 }
 

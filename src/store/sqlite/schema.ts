@@ -45,6 +45,15 @@ CREATE TABLE IF NOT EXISTS activations (
   cause TEXT
 );
 DROP INDEX IF EXISTS activations_sweep;
+-- Exact record counts per (namespace, filter key, status code, hour): count=true reads these (activation-counts.ts).
+CREATE TABLE IF NOT EXISTS activation_counts (
+  namespace TEXT NOT NULL,
+  filter_key TEXT NOT NULL,
+  status_code INTEGER NOT NULL,
+  hour INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (namespace, filter_key, status_code, hour)
+) WITHOUT ROWID;
 -- Lines and progress of running activations that run long (src/live-logs/); deleted with the queue row.
 CREATE TABLE IF NOT EXISTS live_logs (
   activation_id TEXT NOT NULL,
@@ -85,6 +94,14 @@ CREATE INDEX IF NOT EXISTS activations_key_status_order ON activations (namespac
 CREATE INDEX IF NOT EXISTS activations_cause_order ON activations (namespace, cause, start DESC, activation_id DESC) WHERE cause IS NOT NULL;
 DROP INDEX IF EXISTS activations_by_start;
 DROP INDEX IF EXISTS activations_by_name;
+`;
+
+/** Fills the counters once from the records already stored (files made before the counters existed). */
+export const FILL_ACTIVATION_COUNTS = `
+DELETE FROM activation_counts;
+INSERT INTO activation_counts (namespace, filter_key, status_code, hour, n)
+  SELECT namespace, filter_key, coalesce(status_code, 0), (start / 3600000) * 3600000, count(*) FROM activations GROUP BY 1, 2, 3, 4;
+INSERT OR REPLACE INTO settings (key, value) VALUES ('activation_counts_filled', '1');
 `;
 
 /** Adds the filter columns to an activations table made before they existed, filled from the stored records. */

@@ -27,7 +27,8 @@ import {
   type Store,
   type StoredEntity,
 } from '../store.js';
-import { ACTIVATION_COLUMNS, ACTIVATION_INDEXES, SCHEMA } from './schema.js';
+import { ACTIVATION_COLUMNS, ACTIVATION_INDEXES, FILL_ACTIVATION_COUNTS, SCHEMA } from './schema.js';
+import { countDeltas, planCount, type CountDelta, type CountFilter } from '../activation-counts.js';
 import { listByStatuses } from '../activation-pages.js';
 import { ADDED_COLUMNS } from './schema.js';
 import { filterInFlight, inFlightEntry } from '../in-flight-entry.js';
@@ -55,6 +56,7 @@ class SqliteStore implements Store {
   private readonly liveIds = new Set<string>();
   private liveEnded: string[] = [];
   private readonly liveTx: (namespace: string, id: string, b: LiveLogsAppend) => void;
+  private readonly sweepTx: (before: number, batch: number) => number;
   private readonly completeTx: (records: ActivationRecord[]) => Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }>;
   /**
    * Queued + running invocations per namespace, read from the table once and then kept in step with enqueue and
@@ -80,6 +82,9 @@ class SqliteStore implements Store {
     const cols = this.db.prepare('PRAGMA table_info(activations)').all() as Array<{ name: string }>;
     if (!cols.some((c) => c.name === 'status_code')) this.db.transaction(() => this.db.exec(ACTIVATION_COLUMNS))();
     this.db.exec(ACTIVATION_INDEXES);
+    if (!this.db.prepare("SELECT 1 FROM settings WHERE key = 'activation_counts_filled'").get()) {
+      this.db.transaction(() => this.db.exec(FILL_ACTIVATION_COUNTS))();
+    }
     for (const c of ADDED_COLUMNS) {
       const cols = this.db.prepare(`PRAGMA table_info(${c.table})`).all() as Row[];
       if (!cols.some((r) => r.name === c.column)) this.db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
@@ -136,7 +141,11 @@ class SqliteStore implements Store {
       getKey: p('SELECT fingerprint, activation_id FROM idempotency_keys WHERE namespace = ? AND key = ? AND expires > ?'),
       putKey: p('INSERT OR REPLACE INTO idempotency_keys (namespace, key, fingerprint, activation_id, expires) VALUES (?, ?, ?, ?, ?)'),
       sweepKeys: p('DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires <= ? LIMIT ?)'),
-      sweep: p('DELETE FROM activations WHERE rowid IN (SELECT rowid FROM (SELECT rowid, start FROM activations ORDER BY rowid LIMIT ?) WHERE start < ?)'),
+      sweep: p(`DELETE FROM activations WHERE rowid IN (SELECT rowid FROM (SELECT rowid, start FROM activations ORDER BY rowid LIMIT ?) WHERE start < ?)
+        RETURNING namespace, filter_key, status_code, start`),
+      addCount: p(`INSERT INTO activation_counts (namespace, filter_key, status_code, hour, n) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (namespace, filter_key, status_code, hour) DO UPDATE SET n = n + excluded.n`),
+      pruneCounts: p('DELETE FROM activation_counts WHERE n <= 0'),
     };
     this.enqueueTx = this.db.transaction((items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => {
       const now = Date.now();
@@ -153,6 +162,13 @@ class SqliteStore implements Store {
         );
       }
     });
+    this.sweepTx = this.db.transaction((before: number, batch: number): number => {
+      const gone = this.st.sweep!.all(batch, before) as Row[];
+      if (gone.length === 0) return 0;
+      this.addCounts(countDeltas(gone.map((g) => ({ namespace: g.namespace, filterKey: g.filter_key, statusCode: g.status_code ?? 0, start: g.start })), -1));
+      if (gone.length < batch) this.st.pruneCounts!.run();
+      return gone.length;
+    });
     this.liveTx = this.db.transaction((namespace: string, id: string, b: LiveLogsAppend) => {
       const now = Date.now();
       b.lines.forEach((line, i) => this.st.liveLine!.run(id, b.firstSeq + i, line, now));
@@ -168,9 +184,12 @@ class SqliteStore implements Store {
     });
     this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
       const done: Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }> = [];
+      const counted: Array<{ namespace: string; filterKey: string; statusCode: number; start: number }> = [];
       for (const r of recs) {
         const wasQueued = this.st.dequeue!.run(r.activationId).changes === 1;
-        const stored = this.st.insAct!.run(r.activationId, r.namespace, activationFilterKey(r), r.start, JSON.stringify(r), r.statusCode, r.cause ?? null).changes === 1;
+        const filterKey = activationFilterKey(r);
+        const stored = this.st.insAct!.run(r.activationId, r.namespace, filterKey, r.start, JSON.stringify(r), r.statusCode, r.cause ?? null).changes === 1;
+        if (stored) counted.push({ namespace: r.namespace, filterKey, statusCode: r.statusCode, start: r.start });
         // The record holds every line now: drop the live copy in the same transaction (only runs that have one).
         if (this.liveIds.delete(r.activationId)) {
           this.st.liveDelLines!.run(r.activationId);
@@ -179,6 +198,7 @@ class SqliteStore implements Store {
         }
         done.push({ record: r, wasQueued, stored });
       }
+      this.addCounts(countDeltas(counted, 1));
       return done;
     });
   }
@@ -433,9 +453,29 @@ class SqliteStore implements Store {
     });
   }
 
-  async countActivations(f: Omit<ActivationListFilter, 'limit' | 'skip'>): Promise<number> {
+  /** Whole hours from the counters, partial edge hours (and `cause` filters) from the records (activation-counts.ts). */
+  async countActivations(f: CountFilter): Promise<number> {
+    if (f.cause !== undefined) return this.countRecords(f);
+    const plan = planCount(f);
+    let n = 0;
+    for (const e of plan.exact) {
+      const { since: _s, upto: _u, ...rest } = f;
+      n += this.countRecords({ ...rest, ...e });
+    }
+    if (plan.buckets) {
+      const { where, args } = countersWhere(f, plan.buckets);
+      n += (this.prepared(`SELECT coalesce(sum(n), 0) AS n FROM activation_counts WHERE ${where}`).get(...args) as Row).n as number;
+    }
+    return n;
+  }
+
+  private countRecords(f: CountFilter): number {
     const { where, args } = activationWhere(f);
     return (this.prepared(`SELECT count(*) AS n FROM activations WHERE ${where}`).get(...args) as Row).n;
+  }
+
+  private addCounts(deltas: CountDelta[]): void {
+    for (const d of deltas) this.st.addCount!.run(d.namespace, d.filterKey, d.statusCode, d.hour, d.n);
   }
 
   /** Statements of the variable-shape queries (one per filter shape), prepared once. */
@@ -452,7 +492,7 @@ class SqliteStore implements Store {
     // Live rows of a run whose record never came the usual way (node died) go with the retention too.
     this.st.liveSweepLines!.run(before);
     this.st.liveSweepState!.run(before);
-    return this.st.sweep!.run(batch, before).changes;
+    return this.sweepTx(before, batch);
   }
 
   // ---- notifications ----
@@ -490,6 +530,21 @@ function entityWhere(f: Omit<EntityListFilter, 'limit' | 'skip'>): { where: stri
     args.push(f.pkg);
   }
   return { where, args };
+}
+
+/** The counters' WHERE for a filter without cause: the name and status parts of activationWhere, and whole hours. */
+function countersWhere(f: CountFilter, hours: { from?: number; to?: number }): { where: string; args: unknown[] } {
+  const { where, args } = activationWhere({ namespace: f.namespace, ...(f.name ? { name: f.name } : {}), ...(f.statusCodes ? { statusCodes: f.statusCodes } : {}) });
+  let w = where;
+  if (hours.from !== undefined) {
+    w += ' AND hour >= ?';
+    args.push(hours.from);
+  }
+  if (hours.to !== undefined) {
+    w += ' AND hour < ?';
+    args.push(hours.to);
+  }
+  return { where: w, args };
 }
 
 function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { where: string; args: unknown[] } {
