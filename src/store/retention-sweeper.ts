@@ -3,7 +3,17 @@
 import type { Logger } from 'pino';
 import type { Store } from './store.js';
 
-const BATCH = 1_000;
+const BATCH = 200;
+/**
+ * After each batch the sweeper rests three times as long as the batch took: a sweep of a day of records uses at most
+ * a quarter of the store's time (and of the event loop, with SQLite), so invokes keep their latency while it runs.
+ */
+const REST_FACTOR = 3;
+
+async function restAfter(t0: number): Promise<void> {
+  const took = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(1, took * REST_FACTOR))));
+}
 
 export function startRetentionSweeper(store: Store, retentionMs: number, logger: Logger): () => void {
   // Sweep often enough that a record outlives its retention by at most a quarter of it (capped at a minute).
@@ -16,18 +26,20 @@ export function startRetentionSweeper(store: Store, retentionMs: number, logger:
       const before = Date.now() - retentionMs;
       let total = 0;
       for (;;) {
+        const t0 = performance.now();
         const n = await store.sweepActivations(before, BATCH);
         total += n;
         if (n < BATCH) break;
-        await new Promise((r) => setImmediate(r));
+        await restAfter(t0);
       }
       // Expired Idempotency-Keys go the same way (they protect nothing any more).
       let keys = 0;
       for (;;) {
+        const t0 = performance.now();
         const n = await store.sweepIdempotencyKeys(Date.now(), BATCH);
         keys += n;
         if (n < BATCH) break;
-        await new Promise((r) => setImmediate(r));
+        await restAfter(t0);
       }
       if (total || keys) logger.info({ swept: total, idempotencyKeys: keys }, 'retention sweep');
     } catch (err) {

@@ -91,6 +91,8 @@ CREATE INDEX IF NOT EXISTS activations_ns_order ON activations (namespace, start
 CREATE INDEX IF NOT EXISTS activations_key_order ON activations (namespace, filter_key, start DESC, activation_id DESC);
 CREATE INDEX IF NOT EXISTS activations_status_order ON activations (namespace, status_code, start DESC, activation_id DESC);
 CREATE INDEX IF NOT EXISTS activations_key_status_order ON activations (namespace, filter_key, status_code, start DESC, activation_id DESC);
+-- The functions of a package (a name filter without "/" matches them too), in list order.
+CREATE INDEX IF NOT EXISTS activations_pkg_order ON activations (namespace, substr(filter_key, 1, instr(filter_key, '/') - 1), start DESC, activation_id DESC) WHERE instr(filter_key, '/') > 0;
 CREATE INDEX IF NOT EXISTS activations_cause_order ON activations (namespace, cause, start DESC, activation_id DESC) WHERE cause IS NOT NULL;
 DROP INDEX IF EXISTS activations_by_start;
 DROP INDEX IF EXISTS activations_by_name;

@@ -74,6 +74,8 @@ class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = OFF');
+    // 64 MB of page cache (the default is 2 MB): index pages of millions of records stay in memory.
+    this.db.pragma('cache_size = -65536');
     if (path !== ':memory:') {
       this.db.pragma('wal_autocheckpoint = 0');
       this.checkpointer = new Checkpointer(path);
@@ -439,14 +441,33 @@ class SqliteStore implements Store {
 
   async listActivations(f: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]> {
     if ((f.statusCodes?.length ?? 0) > 1) return listByStatuses(f, (one) => this.listActivations(one, docs));
-    const { where, args } = activationWhere(f);
-    // The page's keys are read off the index first (skipped entries cost an index step, not a record read), then
-    // only the page's records are fetched.
-    const rows = this.prepared(
-      `SELECT a.record FROM (SELECT rowid AS r, start, activation_id FROM activations WHERE ${where}
-         ORDER BY start DESC, activation_id DESC LIMIT ? OFFSET ?) AS p
-       JOIN activations AS a ON a.rowid = p.r ORDER BY p.start DESC, p.activation_id DESC`,
-    ).all(...args, f.limit > 0 ? f.limit : -1, f.skip) as Row[];
+    const order = 'ORDER BY start DESC, activation_id DESC';
+    const limit = f.limit > 0 ? f.limit : -1;
+    let rows: Row[];
+    if (f.name && !f.name.includes('/')) {
+      // A name without "/" is the function of that name or any function of the package of that name: two ordered
+      // index scans, each cut at limit + skip, merged (an OR of both would read and sort every matching record).
+      const k = activationWhere(f, 'key');
+      const p = activationWhere(f, 'pkg');
+      const cut = limit < 0 ? -1 : limit + f.skip;
+      rows = this.prepared(
+        `SELECT a.record FROM (SELECT r, start, activation_id FROM (
+             SELECT * FROM (SELECT rowid AS r, start, activation_id FROM activations WHERE ${k.where} ${order} LIMIT ?)
+             UNION ALL
+             SELECT * FROM (SELECT rowid AS r, start, activation_id FROM activations WHERE ${p.where} ${order} LIMIT ?))
+           ${order} LIMIT ? OFFSET ?) AS p
+         JOIN activations AS a ON a.rowid = p.r ORDER BY p.start DESC, p.activation_id DESC`,
+      ).all(...k.args, cut, ...p.args, cut, limit, f.skip) as Row[];
+    } else {
+      const { where, args } = activationWhere(f);
+      // The page's keys are read off the index first (skipped entries cost an index step, not a record read), then
+      // only the page's records are fetched.
+      rows = this.prepared(
+        `SELECT a.record FROM (SELECT rowid AS r, start, activation_id FROM activations WHERE ${where}
+           ${order} LIMIT ? OFFSET ?) AS p
+         JOIN activations AS a ON a.rowid = p.r ORDER BY p.start DESC, p.activation_id DESC`,
+      ).all(...args, limit, f.skip) as Row[];
+    }
     return rows.map((r) => {
       const rec = JSON.parse(r.record) as ActivationRecord;
       return docs ? rec : toSummary(rec);
@@ -470,8 +491,10 @@ class SqliteStore implements Store {
   }
 
   private countRecords(f: CountFilter): number {
-    const { where, args } = activationWhere(f);
-    return (this.prepared(`SELECT count(*) AS n FROM activations WHERE ${where}`).get(...args) as Row).n;
+    const parts = f.name && !f.name.includes('/') ? [activationWhere(f, 'key'), activationWhere(f, 'pkg')] : [activationWhere(f)];
+    let n = 0;
+    for (const { where, args } of parts) n += (this.prepared(`SELECT count(*) AS n FROM activations WHERE ${where}`).get(...args) as Row).n as number;
+    return n;
   }
 
   private addCounts(deltas: CountDelta[]): void {
@@ -547,11 +570,18 @@ function countersWhere(f: CountFilter, hours: { from?: number; to?: number }): {
   return { where: w, args };
 }
 
-function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>): { where: string; args: unknown[] } {
+/**
+ * `part` splits a name without "/" (function or package): 'key' matches the function of that name, 'pkg' the
+ * functions of the package of that name (on activations_pkg_order); without it both are matched by one OR.
+ */
+function activationWhere(f: Omit<ActivationListFilter, 'limit' | 'skip'>, part?: 'key' | 'pkg'): { where: string; args: unknown[] } {
   const args: unknown[] = [f.namespace];
   let where = 'namespace = ?';
   if (f.name) {
-    if (f.name.includes('/')) {
+    if (part === 'pkg') {
+      where += " AND instr(filter_key, '/') > 0 AND substr(filter_key, 1, instr(filter_key, '/') - 1) = ?";
+      args.push(f.name);
+    } else if (f.name.includes('/') || part === 'key') {
       where += ' AND filter_key = ?';
       args.push(f.name);
     } else {
