@@ -39,6 +39,8 @@ export interface Config {
   limits: Limits;
   /** Concurrent live-log followers per namespace on one API node (§4.5: 50; 429 beyond). */
   logFollowersPerNamespace: number;
+  /** A live-log stream lasts the action's timeout plus this (§4.5: 2 min), then `event: timeout` and the client reconnects. */
+  logFollowMarginMs: number;
   bootstrapNamespace?: string;
   bootstrapAuth?: string;
   /** Public API host given to functions (__OW_API_HOST) and printed at start. */
@@ -108,6 +110,7 @@ export const SETTINGS = [
   { key: 'sandbox', env: 'FLARE_SANDBOX' },
   { key: 'idempotency-window-ms', env: 'FLARE_IDEMPOTENCY_WINDOW_MS' },
   { key: 'log-followers-per-namespace', env: 'FLARE_LOG_FOLLOWERS_PER_NAMESPACE' },
+  { key: 'log-follow-margin-ms', env: 'FLARE_LOG_FOLLOW_MARGIN_MS' },
 ] as const;
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
@@ -184,6 +187,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     idempotencyWindowMs: num('idempotency-window-ms', r['idempotency-window-ms'], 24 * 3_600_000),
     limits,
     logFollowersPerNamespace: num('log-followers-per-namespace', r['log-followers-per-namespace'], 50),
+    logFollowMarginMs: num('log-follow-margin-ms', r['log-follow-margin-ms'], 120_000),
     bootstrapNamespace: r['bootstrap-namespace'] || undefined,
     bootstrapAuth: r['bootstrap-auth'] || undefined,
     apiHost: r['api-host'] || undefined,
@@ -223,6 +227,7 @@ export function printableConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv): str
     sandbox: c.sandboxOff ? 'off' : 'on',
     'idempotency-window-ms': c.idempotencyWindowMs,
     'log-followers-per-namespace': c.logFollowersPerNamespace,
+    'log-follow-margin-ms': c.logFollowMarginMs,
   };
   let out = '';
   for (const s of SETTINGS) {

@@ -182,6 +182,8 @@ export interface InFlightEntry {
   /** Filter key of the record-to-be (see activationFilterKey). */
   filterKey: string;
   cause?: string;
+  /** Where the action lives (owner namespace, "pkg/name" or "name"): its limits bound a live-log stream. */
+  action: { namespace: string; name: string };
 }
 
 export interface InFlightListFilter extends ActivationListFilter {

@@ -21,6 +21,7 @@ import {
   type Column,
 } from './format.js';
 import { addGlobalFlags, isJson, out, styledBanner, type GlobalOpts } from './output.js';
+import { startSpinner } from './spinner.js';
 
 export interface Activation {
   namespace?: string;
@@ -37,22 +38,28 @@ export interface Activation {
   [key: string]: unknown;
 }
 
+/** An in-flight list entry (`--state queued,running`): it carries `state` and has no end yet. */
+const inFlight = (a: Activation) => typeof a.state === 'string' && a.end === undefined;
+/** Elapsed time of an in-flight entry: since it started, or since it was accepted while queued. */
+const elapsed = (a: Activation) => Math.max(0, Date.now() - Number(a.start ?? a.queuedAt ?? Date.now()));
+
 export const ACTIVATION_COLUMNS: Column<Activation>[] = [
-  { key: 'Datetime', header: 'Datetime', value: (a) => shortDate(Number(a.start ?? 0)) },
-  { key: 'Status', header: 'Status', value: (a) => statusWord(a.statusCode ?? a.response?.statusCode) },
+  { key: 'Datetime', header: 'Datetime', value: (a) => shortDate(Number(a.start ?? a.queuedAt ?? 0)) },
+  { key: 'Status', header: 'Status', value: (a) => (inFlight(a) ? String(a.state) : statusWord(a.statusCode ?? a.response?.statusCode)) },
   { key: 'Kind', header: 'Kind', value: (a) => String(annotation(a, 'kind') ?? '') },
   { key: 'Version', header: 'Version', value: (a) => String(a.version ?? '') },
   { key: 'ActivationID', header: 'Activation ID', value: (a) => a.activationId },
-  { key: 'Start', header: 'Start', value: (a) => (hasAnnotation(a, 'initTime') ? 'cold' : 'warm') },
+  { key: 'Start', header: 'Start', value: (a) => (inFlight(a) ? '' : hasAnnotation(a, 'initTime') ? 'cold' : 'warm') },
   {
     key: 'Wait',
     header: 'Wait',
     value: (a) => {
+      if (inFlight(a)) return a.start !== undefined && a.queuedAt !== undefined ? String(Number(a.start) - Number(a.queuedAt)) : '<nil>';
       const w = annotation(a, 'waitTime');
       return w === undefined ? '<nil>' : String(w);
     },
   },
-  { key: 'Duration', header: 'Duration', value: (a) => `${a.duration ?? 0}ms` },
+  { key: 'Duration', header: 'Duration', value: (a) => `${inFlight(a) ? elapsed(a) : a.duration ?? 0}ms` },
   { key: 'Function', header: 'Function', value: (a) => activationFunctionName(a) },
 ];
 
@@ -67,6 +74,8 @@ interface ListQuery {
   docs?: boolean;
   /** `statusCode` filter: "0,1,2,3" (several allowed). */
   status?: string;
+  /** Run-control states: "queued,running", "succeeded", … */
+  state?: string;
   cursor?: string;
 }
 
@@ -79,6 +88,7 @@ async function listPage(client: ApiClient, q: ListQuery): Promise<{ items: Activ
       since: q.since,
       upto: q.upto,
       statusCode: q.status,
+      state: q.state,
       docs: q.docs || undefined,
     },
   });
@@ -114,6 +124,25 @@ async function getLogs(client: ApiClient, id: string): Promise<string[]> {
   return Array.isArray(logs) ? logs.map(String) : [];
 }
 
+const IN_FLIGHT = new Set(['queued', 'running', 'cancelling', 'retrying']);
+
+/**
+ * `--wait`: blocks until the activation has a record, by long-polling `/status?wait=` (each call parks on the server
+ * until the record commits or 60 s pass). A spinner shows on a terminal only; piped output gets nothing extra. Unknown
+ * ids return at once and the command then reports them as it would without --wait.
+ */
+async function waitUntilDone(client: ApiClient, id: string): Promise<void> {
+  const spinner = startSpinner();
+  try {
+    for (;;) {
+      const res = await client.request<{ state?: string }>('GET', `${actPath(id)}/status`, { query: { wait: 60_000 }, noThrow: true });
+      if (res.status !== 200 || !IN_FLIGHT.has(String(res.body?.state))) return;
+    }
+  } finally {
+    spinner.stop();
+  }
+}
+
 function banner(rec: Activation): string {
   return styledBanner(bannerText(rec)) + '\n';
 }
@@ -139,9 +168,10 @@ export function registerActivationsCommands(program: Command): void {
     .option('-g, --logs', 'Emit only the logs, stripped of time stamps and stream identifier')
     .option('-r, --result', 'Emit only the result')
     .option('-f, --function <name>', 'Fetch activations for a specific function')
-    .option('-q, --quiet', 'Suppress last activation information header');
+    .option('-q, --quiet', 'Suppress last activation information header')
+    .option('-w, --wait', 'Block until the activation (still running or queued) has finished');
   addGlobalFlags(get).action(
-    async (args: string[], opts: GlobalOpts & { skip?: string; logs?: boolean; result?: boolean; function?: string; quiet?: boolean }) => {
+    async (args: string[], opts: GlobalOpts & { skip?: string; logs?: boolean; result?: boolean; function?: string; quiet?: boolean; wait?: boolean }) => {
       checkArgs('activations.get', args, 0, 1);
       const client = connectedClient(opts);
       let id = args[0];
@@ -152,6 +182,7 @@ export function registerActivationsCommands(program: Command): void {
         if (!summary) throw new CliError('no activations were returned');
         id = summary.activationId;
       }
+      if (opts.wait) await waitUntilDone(client, id);
       const showBanner = summary !== undefined && (opts.logs || opts.result) && !opts.quiet;
       if (opts.logs) {
         const lines = await getLogs(client, id);
@@ -180,11 +211,12 @@ export function registerActivationsCommands(program: Command): void {
     .option('--count', 'show only the total number of activations')
     .option('-f, --full', 'include full activation description')
     .option('--status <codes>', 'only activations with these outcomes: 0-3 or success, application-error, developer-error, internal-error (comma separated)')
-    .option('--cursor <token>', 'the page after the one that printed this cursor (see "next page" on stderr); not with --skip');
+    .option('--cursor <token>', 'the page after the one that printed this cursor (see "next page" on stderr); not with --skip')
+    .option('--state <states>', 'only activations in these states: queued, running, succeeded, failed, cancelled (comma separated); in-flight ones are listed only when asked for');
   addGlobalFlags(list).action(
     async (
       args: string[],
-      opts: GlobalOpts & { limit?: string; skip?: string; since?: string; upto?: string; count?: boolean; full?: boolean; status?: string; cursor?: string },
+      opts: GlobalOpts & { limit?: string; skip?: string; since?: string; upto?: string; count?: boolean; full?: boolean; status?: string; cursor?: string; state?: string },
     ) => {
       checkArgs('activations.list', args, 0, 1);
       const client = connectedClient(opts);
@@ -192,8 +224,9 @@ export function registerActivationsCommands(program: Command): void {
       const since = optionalNumber('since', opts.since);
       const upto = optionalNumber('upto', opts.upto);
       const status = statusFlag(opts.status);
+      const state = opts.state?.replace(/\s+/g, '') || undefined;
       if (opts.count) {
-        const res = await client.request<{ activations?: number }>('GET', 'activations', { query: { count: true, name, since, upto, statusCode: status } });
+        const res = await client.request<{ activations?: number }>('GET', 'activations', { query: { count: true, name, since, upto, statusCode: status, state } });
         const n = Number(res.body?.activations ?? 0);
         if (isJson(opts)) out(jsonText(res.body));
         else out(`You have ${n} activations in this namespace${name ? ` for function ${name}` : ''} \n`);
@@ -202,9 +235,9 @@ export function registerActivationsCommands(program: Command): void {
       const limit = Math.min(intFlag('limit', opts.limit, 30), 200);
       const skip = intFlag('skip', opts.skip, 0);
       if (opts.cursor && opts.skip !== undefined) throw new CliError('--cursor cannot be combined with --skip');
-      const { items, next } = await listPage(client, { limit, skip, name, since, upto, docs: opts.full, status, cursor: opts.cursor });
-      // The next page's cursor goes to stderr, only when paging by cursor or status (doctl's output stays as it was).
-      if (next && (opts.cursor || status)) process.stderr.write(`next page: --cursor ${next}\n`);
+      const { items, next } = await listPage(client, { limit, skip, name, since, upto, docs: opts.full, status, state, cursor: opts.cursor });
+      // The next page's cursor goes to stderr, only when paging by cursor, status or state (doctl's output stays as it was).
+      if (next && (opts.cursor || status || state)) process.stderr.write(`next page: --cursor ${next}\n`);
       if (opts.full || isJson(opts)) {
         out(jsonText(items));
         return;
@@ -269,12 +302,14 @@ export function registerActivationsCommands(program: Command): void {
     .option('-n, --limit <n>', 'Fetch the last LIMIT activation results (default 30, max 200)')
     .option('-s, --skip <n>', 'SKIP number of activations')
     .option('-f, --function <name>', 'Fetch results for a specific function')
-    .option('-q, --quiet', 'Suppress last activation information header');
+    .option('-q, --quiet', 'Suppress last activation information header')
+    .option('-w, --wait', 'Block until the activation (still running or queued) has finished');
   addGlobalFlags(result).action(
-    async (args: string[], opts: GlobalOpts & { limit?: string; skip?: string; function?: string; quiet?: boolean }) => {
+    async (args: string[], opts: GlobalOpts & { limit?: string; skip?: string; function?: string; quiet?: boolean; wait?: boolean }) => {
       checkArgs('activations.result', args, 0, 1);
       const client = connectedClient(opts);
       if (args[0]) {
+        if (opts.wait) await waitUntilDone(client, args[0]);
         out(jsonText(sortKeysDeep((await getResult(client, args[0])) ?? {})));
         return;
       }

@@ -11,8 +11,11 @@ export interface FollowOptions {
   store: Store;
   /** Most concurrent followers per namespace on this node (429 beyond). */
   maxFollowers: number;
-  /** Stream lifetime before `event: timeout` (the client reconnects with Last-Event-ID). */
-  lifetimeMs: number;
+  /**
+   * Stream lifetime before `event: timeout` (the client reconnects with Last-Event-ID): the action's timeout plus a
+   * margin, so a stream never outlives the run it follows by much (§4.5).
+   */
+  lifetimeMs: (namespace: string, activationId: string) => Promise<number>;
   pingMs?: number;
   recheckMs?: number;
 }
@@ -48,6 +51,7 @@ export class LogFollowers {
       record = await store.getActivation(namespace, id);
       if (!record) throw new ApiError(404, Messages.activationNotFound);
     }
+    const lifetimeMs = record ? 0 : await this.o.lifetimeMs(namespace, id);
     const sse = !/text\/plain/.test(String(req.headers.accept ?? ''));
     const raw = reply.raw;
     reply.hijack();
@@ -156,7 +160,7 @@ export class LogFollowers {
     const lifetime = setTimeout(() => {
       event('timeout', { from: after });
       close();
-    }, this.o.lifetimeMs);
+    }, lifetimeMs);
     raw.on('close', close);
 
     if (sse) raw.write('retry: 2000\n\n');

@@ -6,6 +6,7 @@ import { ApiError, Messages, badRequest } from '../api/errors.js';
 import { ownNamespace } from '../api/routes/namespace-access.js';
 import { statusOfEntry, statusOfRecord } from './activation-state.js';
 import { parseWait, waitForRecord } from './wait.js';
+import { progressField } from './progress.js';
 
 type Req = { Params: { namespace: string; id: string }; Querystring: { wait?: string } };
 
@@ -36,7 +37,7 @@ export async function statusRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
       const rec = await store.getActivation(ns, id);
       if (rec) return statusOfRecord(rec);
       const entry = await store.getInFlight(ns, id);
-      if (entry) return statusOfEntry(entry);
+      if (entry) return statusOfEntry(entry, await progressField(store, ns, id));
       const late = await store.getActivation(ns, id);
       if (late) return statusOfRecord(late);
       throw new ApiError(404, Messages.activationNotFound);

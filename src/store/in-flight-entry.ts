@@ -14,6 +14,7 @@ export function inFlightEntry(inv: Invocation, state: QueueState, started: numbe
     ...(state !== 'queued' && started !== null && started !== undefined ? { start: Number(started) } : {}),
     filterKey: activationFilterKey({ name: inv.actionName, annotations: inv.annotations ?? [] }),
     ...(inv.cause ? { cause: inv.cause } : {}),
+    action: { namespace: inv.actionNamespace, name: inv.actionName },
   };
 }
 

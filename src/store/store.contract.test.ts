@@ -686,7 +686,7 @@ for (const adapter of adapters) {
       await store.enqueue(a);
       await store.enqueue(b);
       const qa = await store.getInFlight('rc', a.activationId);
-      assert.deepEqual(qa, { activationId: a.activationId, namespace: 'rc', state: 'queued', name: 'pkg/fn', version: '0.0.3', queuedAt: 1_000, filterKey: 'pkg/fn' });
+      assert.deepEqual(qa, { activationId: a.activationId, namespace: 'rc', state: 'queued', name: 'pkg/fn', version: '0.0.3', queuedAt: 1_000, filterKey: 'pkg/fn', action: { namespace: a.actionNamespace, name: 'pkg/fn' } });
       assert.equal(await store.getInFlight('other', a.activationId), undefined, 'other namespace');
       const before = Date.now();
       assert.equal((await store.claim('me', 1, 10_000)).length, 1);

@@ -8,9 +8,11 @@ import { ApiError, Messages, badRequest } from '../errors.js';
 import { parseBool, parseEpoch, parseListParams } from '../list-params.js';
 import { ownNamespace } from './namespace-access.js';
 import { LogFollowers } from '../../live-logs/follow-logs.js';
+import { streamLifetime } from '../../live-logs/stream-lifetime.js';
 import { inFlightFields, parseStates } from '../../run-control/activation-state.js';
 import { listByState } from '../../run-control/list-in-flight.js';
 import { parseWait, waitForRecord } from '../../run-control/wait.js';
+import { progressField } from '../../run-control/progress.js';
 
 type Req = { Params: { namespace: string; id: string }; Querystring: Record<string, string | undefined> };
 
@@ -43,21 +45,26 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
       ...(cause ? { cause } : {}),
     };
     const states = parseStates(q.state);
-    if (states) return listByState(store, { ...filter, limit: p.limit, skip: p.skip }, states, docs, p.count);
-    if (p.count) return { activations: await store.countActivations(filter) };
     let after: ActivationCursor | undefined;
     if (q.cursor !== undefined && q.cursor !== '') {
       if (q.skip !== undefined && q.skip !== '') throw badRequest("The parameter 'cursor' is not permitted with 'skip'.");
       after = decodeCursor(q.cursor);
     }
-    const page = await store.listActivations({ ...filter, ...(after ? { after } : {}), limit: p.limit, skip: p.skip }, docs);
     // A full page may have a next one: announced in headers, the body stays an array (OpenWhisk clients).
-    const last = page[page.length - 1];
-    if (last && page.length === p.limit) {
+    const announce = (last: ActivationCursor | undefined) => {
+      if (!last) return;
       const cursor = encodeCursor({ start: last.start, activationId: last.activationId });
       reply.header('Flare-Next-Cursor', cursor);
       reply.header('Link', `<${nextPageUrl(req.url, cursor)}>; rel="next"`);
+    };
+    if (states) {
+      const listed = await listByState(store, { ...filter, ...(after ? { after } : {}), limit: p.limit, skip: p.skip }, states, docs, p.count);
+      if (!p.count) announce(listed.next);
+      return listed.body;
     }
+    if (p.count) return { activations: await store.countActivations(filter) };
+    const page = await store.listActivations({ ...filter, ...(after ? { after } : {}), limit: p.limit, skip: p.skip }, docs);
+    if (page.length === p.limit) announce(page[page.length - 1]);
     return page;
   });
 
@@ -76,7 +83,7 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
       const late = await store.getActivation(ns, id);
       if (late) return late;
     }
-    throw new ApiError(404, Messages.activationNotFound, {}, entry ? inFlightFields(entry) : undefined);
+    throw new ApiError(404, Messages.activationNotFound, {}, entry ? inFlightFields(entry, await progressField(store, ns, id)) : undefined);
   };
 
   app.get<Req>('/api/v1/namespaces/:namespace/activations/:id', async (req, reply) => load(req, reply));
@@ -88,7 +95,7 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
   const followers = new LogFollowers({
     store,
     maxFollowers: ctx.config.logFollowersPerNamespace,
-    lifetimeMs: ctx.config.limits.timeoutMax + 120_000,
+    lifetimeMs: streamLifetime(store, ctx.config.limits.timeoutMax, ctx.config.logFollowMarginMs),
   });
 
   const logsSchema = {
