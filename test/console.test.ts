@@ -97,6 +97,11 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
     "async function main(a, context) { for (let i = 1; i <= 30; i++) { console.log('step ' + i); if (i === 3) context.progress({ step: i }); await new Promise((r) => setTimeout(r, 100)); } return { done: true }; }",
   );
   await putAction(server, 'seed', "function main(args) { console.log('seed run ' + args.i); return { i: args.i }; }");
+  await putAction(
+    server,
+    'longlog',
+    "async function main(a, context) { for (let i = 1; i <= 200; i++) { console.log('tick ' + i); if (i === 3) context.progress({ tick: i }); await new Promise((r) => setTimeout(r, 100)); } return { done: true }; }",
+  );
   const invokeBlocking = async (name: string, params: unknown) => {
     const r = await server.api(`/api/v1/namespaces/_/actions/${name}?blocking=true`, { method: 'POST', json: params });
     assert.equal(r.status, 200, `${name}: ${await r.clone().text()}`);
@@ -414,6 +419,38 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       await waitText(page.locator('.pager'), 'Page 1');
     });
 
+    await step('Logs: a running activation shows above the finished rows with a live elapsed time; expanded: live logs, progress, Cancel', async () => {
+      const r = await server.api('/api/v1/namespaces/_/actions/longlog?blocking=false', { method: 'POST', json: {} });
+      assert.equal(r.status, 202);
+      const id = ((await r.json()) as { activationId: string }).activationId;
+      const row = page.locator(`tr[data-activation="${id}"]`);
+      await row.waitFor({ timeout: 15_000 });
+      await waitText(row.locator('.badge'), 'running', 15_000);
+      assert.equal((await rowIds(page))[0], id, 'in flight above the finished rows');
+      // The elapsed time counts up without a reload.
+      const first = (await row.locator('td.elapsed').textContent()) ?? '';
+      await waitFor(async () => (((await row.locator('td.elapsed').textContent()) ?? '') !== first ? true : undefined), 5_000);
+      await page.getByRole('button', { name: `Expand record ${id}` }).click();
+      const view = page.locator(`#rec-${id}`);
+      await waitText(view.locator('pre.live-logs-pane'), /stdout: tick 5/, 15_000);
+      await waitText(view.locator('code.live-progress'), '{"tick":3}');
+      await page.screenshot({ path: join(ARTIFACTS, 'console-logs-running.png'), fullPage: true });
+      const t0 = Date.now();
+      await view.getByRole('button', { name: `Cancel activation ${id}` }).click();
+      // 200 (cancelled record) or 202 (sandbox still stopping); either way the row becomes the cancelled record.
+      await waitText(view.locator('.cancel-status'), /Cancell(ed|ing)/);
+      const rec = await waitFor(async () => {
+        const x = await server.api(`/api/v1/namespaces/_/activations/${id}`);
+        return x.status === 200 ? ((await x.json()) as { end: number; statusCode: number; annotations: { key: string; value: unknown }[] }) : undefined;
+      }, 15_000);
+      assert.equal(rec.statusCode, 2);
+      assert.equal(rec.annotations.find((a) => a.key === 'cancelled')?.value, true);
+      assert.ok(rec.end - t0 < 19_000, 'stopped well before it would have finished');
+      await waitText(row.locator('.badge'), 'developer error', 15_000);
+      await waitText(page.locator(`#rec-${id} pre.record`), '"cancelled"', 15_000);
+      await page.getByRole('button', { name: `Collapse record ${id}` }).click();
+    });
+
     await step('A failing function shows its status in colour and text, on its page and in Logs', async () => {
       await putAction(server, 'fails', "function main() { console.error('about to fail'); return { error: 'boom' }; }");
       await page.getByRole('link', { name: 'Overview' }).click();
@@ -434,6 +471,27 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       await page.getByRole('button', { name: `Expand record ${liveId}` }).click();
       await waitText(page.locator(`#rec-${liveId} pre.record`), liveId);
       await page.screenshot({ path: join(ARTIFACTS, 'console-logs.png'), fullPage: true });
+    });
+
+    await step('Logs: the status filter keeps the records of that status; paging follows the filter', async () => {
+      await page.getByLabel('Function', { exact: true }).selectOption('');
+      await page.getByLabel('Status', { exact: true }).selectOption('1');
+      await waitFor(async () => {
+        const badges = await page.locator('tr[data-activation] .badge').allTextContents();
+        return badges.length === 1 && badges[0] === 'application error' ? true : undefined;
+      });
+      await page.getByLabel('Status', { exact: true }).selectOption('0');
+      await waitFor(async () => {
+        const badges = await page.locator('tr[data-activation] .badge').allTextContents();
+        return badges.length === 20 && badges.every((b) => b === 'success') ? true : undefined;
+      });
+      await page.getByRole('button', { name: 'Older →' }).click();
+      await waitText(page.locator('.pager'), 'Page 2');
+      const want = ((await (await server.api('/api/v1/namespaces/_/activations?statusCode=0&limit=200')).json()) as { activationId: string }[]).map((x) => x.activationId);
+      await waitFor(async () => ((await rowIds(page)).join() === want.slice(20, 40).join() ? true : undefined));
+      await page.getByRole('button', { name: '← Newer' }).click();
+      await waitText(page.locator('.pager'), 'Page 1');
+      await page.getByLabel('Status', { exact: true }).selectOption('');
     });
 
     await step('Destroy needs the function name typed in', async () => {

@@ -221,7 +221,8 @@ function runControlChecks(get: () => { api: TestServer }) {
     const { api } = get();
     const env = { FLARE_CONFIG_DIR: tempConfigDir() };
     assert.equal((await runCli(['connect', '--apihost', api.url, '--auth', api.auth], { env })).code, 0);
-    const a = await invokeAsync(api, 'ticker', { ms: 3000 });
+    // Long enough for three CLI runs on a loaded machine.
+    const a = await invokeAsync(api, 'ticker', { ms: 8000 });
     await waitState(api, a, 'running');
     const b = await invokeAsync(api, 'ticker', { ms: 300 });
     const ls = await runCli(['activations', 'list', '--state', 'queued,running'], { env });

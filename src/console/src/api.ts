@@ -50,7 +50,7 @@ export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
 
-export interface Reply<T> { status: number; body: T }
+export interface Reply<T> { status: number; body: T; headers?: Headers }
 
 /** Sends one request. Non-2xx answers throw ApiError unless `accept` lists the status. */
 export async function request<T>(
@@ -81,7 +81,7 @@ export async function request<T>(
     parsed = text;
   }
   if ((res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status)) {
-    return { status: res.status, body: parsed as T };
+    return { status: res.status, body: parsed as T, headers: res.headers };
   }
   const message =
     parsed && typeof parsed === 'object' && typeof (parsed as { error?: unknown }).error === 'string'

@@ -36,8 +36,8 @@ export function ErrorNote(props: { error?: string | null }) {
   );
 }
 
-export function StatusBadge(props: { code: number; label?: string }) {
-  const cls = ['ok', 'app', 'dev', 'int'][props.code] ?? 'int';
+export function StatusBadge(props: { code: number; label?: string; cls?: string }) {
+  const cls = props.cls ?? ['ok', 'app', 'dev', 'int'][props.code] ?? 'int';
   const text = props.label ?? ['success', 'application error', 'developer error', 'internal error'][props.code] ?? 'unknown';
   return (
     <span class={`badge ${cls}`}>

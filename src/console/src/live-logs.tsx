@@ -1,31 +1,47 @@
 // The live logs of a running activation (GET …/logs?follow=true as server-sent events, read with fetch so the
-// Authorization header goes along): its lines as they are written and its latest progress value.
+// Authorization header goes along): its lines as they are written and its latest progress value. A stream the server
+// ends with `timeout` (its lifetime is the action's timeout plus a margin) is resumed after the last line seen.
 import { useEffect, useState } from 'preact/hooks';
 import { basicToken, storedKey } from './api';
 import { sseEvents } from '../../live-logs/sse-reader';
 
-export function LiveLogs(props: { id: string }) {
+export interface LiveEnd {
+  state: string;
+  statusCode?: number;
+}
+
+export function LiveLogs(props: { id: string; onEnd?: (end: LiveEnd) => void }) {
   const [lines, setLines] = useState<string[]>([]);
   const [progress, setProgress] = useState<string | undefined>();
   useEffect(() => {
     const ac = new AbortController();
     const key = storedKey();
+    let last = 0;
     void (async () => {
-      try {
-        const res = await fetch(`/api/v1/namespaces/_/activations/${props.id}/logs?follow=true`, {
-          headers: { accept: 'text/event-stream', ...(key ? { authorization: `Basic ${basicToken(key)}` } : {}) },
-          credentials: 'omit',
-          cache: 'no-store',
-          signal: ac.signal,
-        });
-        if (!res.ok || !res.body) return;
-        for await (const e of sseEvents(res.body)) {
-          if (e.event === 'log') setLines((l) => [...l, e.data]);
-          else if (e.event === 'progress') setProgress(e.data);
-          else if (e.event === 'end') break;
+      for (let attempt = 0; attempt < 20 && !ac.signal.aborted; attempt++) {
+        try {
+          const res = await fetch(`/api/v1/namespaces/_/activations/${props.id}/logs?follow=true${last ? `&from=${last}` : ''}`, {
+            headers: { accept: 'text/event-stream', ...(key ? { authorization: `Basic ${basicToken(key)}` } : {}) },
+            credentials: 'omit',
+            cache: 'no-store',
+            signal: ac.signal,
+          });
+          if (!res.ok || !res.body) return;
+          for await (const e of sseEvents(res.body)) {
+            if (e.event === 'log') {
+              last = Number(e.id ?? last);
+              setLines((l) => [...l, e.data]);
+            } else if (e.event === 'progress') setProgress(e.data);
+            else if (e.event === 'end') {
+              props.onEnd?.(JSON.parse(e.data) as LiveEnd);
+              return;
+            }
+          }
+        } catch {
+          if (ac.signal.aborted) return;
+          // the stream dropped: resume after the last line seen
         }
-      } catch {
-        // aborted, or the stream dropped: the record shows every line once it lands
+        await new Promise((r) => setTimeout(r, 1000));
       }
     })();
     return () => ac.abort();
