@@ -2,6 +2,7 @@
 // Prints p50/p99 (ms) and ratios to the floor; writes bench-results.json. A benchmark, never a test.
 //   BENCH_QUICK=1       fewer iterations
 //   BENCH_STORES=sqlite,postgres   which stores to measure (postgres needs 127.0.0.1:5432)
+//   BENCH_ONLY=live-logs  only the run-control rows (followers, waiters) of each store
 import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { sseEvents } from '../src/live-logs/sse-reader.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 500 : 3000;
+const ONLY_LIVE = process.env.BENCH_ONLY === 'live-logs';
 
 type Row = BenchRow;
 
@@ -243,38 +245,80 @@ async function followerLag(api: Flare, column: string): Promise<Row[]> {
   return [{ name: 'write-to-follower latency (live log line)', p50: percentile(lags, 50), p99: percentile(lags, 99), unit: 'ms', column }];
 }
 
-/** Memory and CPU of 100 idle followers of one running activation (the API node's RSS and CPU time). */
-async function idleFollowers(f: Flare, column: string): Promise<Row[]> {
+/** RSS and CPU ticks of a Flare process. */
+function procStat(f: Flare): { cpuTicks: number; rss: number } {
+  const pid = f.proc.pid!;
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const rss = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+  return { cpuTicks: Number(st[11]) + Number(st[12]), rss };
+}
+
+/**
+ * Memory and CPU of `n` idle connections parked on one running activation (the API node's RSS and CPU time over 5 s
+ * while they wait): followers of its live logs, or `?wait` waiters on its status.
+ */
+async function idleConnections(f: Flare, column: string, n: number, label: string, path: (id: string) => string, headers: Record<string, string>): Promise<Row[]> {
   await put(f, 'sleeper', 'async function main() { await new Promise((r) => setTimeout(r, 20000)); return {}; }');
   const r = await request(`${f.url}/api/v1/namespaces/_/actions/sleeper`, 'POST', { authorization: f.auth }, JSON.stringify({}));
   const id = JSON.parse(r.body).activationId;
   await new Promise((res) => setTimeout(res, 1000));
-  const stat = () => {
-    const pid = f.proc.pid!;
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const rss = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
-    return { cpuTicks: Number(st[11]) + Number(st[12]), rss };
-  };
-  const before = stat();
-  const controllers: AbortController[] = [];
+  const before = procStat(f);
+  // One socket per parked request (the shared agent caps sockets).
+  const own = new http.Agent({ keepAlive: false, maxSockets: n + 10 });
+  const reqs: http.ClientRequest[] = [];
   await Promise.all(
-    Array.from({ length: 100 }, async () => {
-      const ac = new AbortController();
-      controllers.push(ac);
-      const res = await fetch(`${f.url}/api/v1/namespaces/_/activations/${id}/logs?follow=true`, { headers: { authorization: f.auth, accept: 'text/event-stream' }, signal: ac.signal });
-      if (res.status !== 200) throw new Error(`follow: ${res.status}`);
-      void res.body!.getReader().read().catch(() => undefined);
-    }),
+    Array.from({ length: n }, () =>
+      new Promise<void>((resolve, reject) => {
+        const req = http.request(`${f.url}${path(id)}`, { headers: { authorization: f.auth, ...headers }, agent: own });
+        req.on('error', () => undefined);
+        req.on('response', (res) => (res.statusCode === 200 && res.headers['content-type']?.includes('event-stream') ? resolve() : reject(new Error(`${label}: answered ${res.statusCode} at once`))));
+        // A waiter has no response until it expires: counted as parked once its request is written and the socket idle.
+        if (!headers.accept?.includes('event-stream')) req.on('socket', (sock) => sock.once('connect', () => setTimeout(resolve, 0)));
+        req.end();
+        reqs.push(req);
+      }),
+    ),
   );
-  const opened = stat();
+  await new Promise((res) => setTimeout(res, 500)); // the server has read every request
+  const opened = procStat(f);
   await new Promise((res) => setTimeout(res, 5000));
-  const idle = stat();
-  for (const ac of controllers) ac.abort();
+  const idle = procStat(f);
+  for (const q of reqs) q.destroy();
+  own.destroy();
   const hz = 100;
   return [
-    { name: '100 idle followers: API node memory', value: Math.round((opened.rss - before.rss) / 1024 / 1024), unit: ' MB', column },
-    { name: '100 idle followers: API node CPU (5 s idle)', value: Number((((idle.cpuTicks - opened.cpuTicks) / hz / 5) * 100).toFixed(1)), unit: ' %', column },
+    { name: `${n} idle ${label}: API node memory`, value: Math.round((opened.rss - before.rss) / 1024 / 1024), unit: ' MB', column },
+    { name: `${n} idle ${label}: API node CPU (5 s idle)`, value: Number((((idle.cpuTicks - opened.cpuTicks) / hz / 5) * 100).toFixed(1)), unit: ' %', column },
   ];
+}
+
+const idleFollowers = (f: Flare, column: string) =>
+  idleConnections(f, column, 100, 'followers', (id) => `/api/v1/namespaces/_/activations/${id}/logs?follow=true`, { accept: 'text/event-stream' });
+const idleWaiters = (f: Flare, column: string) =>
+  idleConnections(f, column, 1000, 'waiters', (id) => `/api/v1/namespaces/_/activations/${id}/status?wait=60000`, { accept: 'application/json' });
+
+/**
+ * Record-to-waiter latency: a `GET …/status?wait=` parked on `api` answers when the record commits (store
+ * notification; NOTIFY across nodes). Measured from the record's `end` (taken just before the commit) to the answer.
+ */
+async function waiterLag(api: Flare, column: string): Promise<Row[]> {
+  await put(api, 'nap', 'async function main() { await new Promise((r) => setTimeout(r, 150)); return {}; }');
+  const lags: number[] = [];
+  const rounds = QUICK ? 4 : 20;
+  for (let round = 0; round < rounds; round++) {
+    await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const r = await request(`${api.url}/api/v1/namespaces/_/actions/nap`, 'POST', { authorization: api.auth }, JSON.stringify({}));
+        const id = JSON.parse(r.body).activationId;
+        const w = await request(`${api.url}/api/v1/namespaces/_/activations/${id}?wait=60000`, 'GET', { authorization: api.auth });
+        const at = Date.now();
+        if (w.status !== 200) throw new Error(`wait answered ${w.status}`);
+        lags.push(at - JSON.parse(w.body).end);
+      }),
+    );
+  }
+  lags.sort((a, b) => a - b);
+  return [{ name: 'record-to-waiter latency (?wait)', p50: percentile(lags, 50), p99: percentile(lags, 99), unit: 'ms', column }];
 }
 
 async function benchLiveLogs(store: string, column: string): Promise<Row[]> {
@@ -282,7 +326,12 @@ async function benchLiveLogs(store: string, column: string): Promise<Row[]> {
   if (store === 'sqlite') {
     const f = await startFlare('sqlite');
     try {
-      return [...(await followerLag(f, column)), ...(await idleFollowers(f, column))];
+      return [
+        ...(await followerLag(f, column)),
+        ...(await waiterLag(f, column)),
+        ...(await idleFollowers(f, column)),
+        ...(await idleWaiters(f, column)),
+      ];
     } finally {
       await stopFlare(f);
     }
@@ -291,7 +340,8 @@ async function benchLiveLogs(store: string, column: string): Promise<Row[]> {
   const api = await startFlare(store, 'api');
   const inv = await startFlare(store, 'invoker', { dir: mkdtempSync(join(tmpdir(), 'flare-bench-')), auth: api.raw });
   try {
-    return await followerLag(api, `${column === "postgres" ? "pg" : column} x-node`);
+    const x = `${column === 'postgres' ? 'pg' : column} x-node`;
+    return [...(await followerLag(api, x)), ...(await waiterLag(api, x)), ...(await idleFollowers(api, x)), ...(await idleWaiters(api, x))];
   } finally {
     await stopFlare(inv);
     await stopFlare(api);
@@ -345,23 +395,23 @@ async function main(): Promise<void> {
   const stores = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
   for (const store of stores) {
     if (store === 'sqlite') {
-      rows.push(...(await benchFlare('sqlite', 'sqlite')));
-      rows.push(...(await benchDrain('sqlite', 'sqlite')));
+      if (!ONLY_LIVE) rows.push(...(await benchFlare('sqlite', 'sqlite')));
+      if (!ONLY_LIVE) rows.push(...(await benchDrain('sqlite', 'sqlite')));
       rows.push(...(await benchLiveLogs('sqlite', 'sqlite')));
     }
     if (store === 'postgres') {
       const url = pgUrl();
       try {
-        rows.push(...(await benchFlare(url, 'postgres')));
-        rows.push(...(await benchDrain(pgUrl(), 'postgres')));
+        if (!ONLY_LIVE) rows.push(...(await benchFlare(url, 'postgres')));
+        if (!ONLY_LIVE) rows.push(...(await benchDrain(pgUrl(), 'postgres')));
         rows.push(...(await benchLiveLogs(pgUrl(), 'postgres')));
       } catch (err) {
         console.error(`postgres column skipped: ${(err as Error).message}`);
       }
     }
   }
-  rows.push(...(await optional('runtime.ts', 'benchRuntime')));
-  rows.push(...(await optional('postgres.ts', 'benchPostgres')));
+  if (!ONLY_LIVE) rows.push(...(await optional('runtime.ts', 'benchRuntime')));
+  if (!ONLY_LIVE) rows.push(...(await optional('postgres.ts', 'benchPostgres')));
 
   const pad = (s: string, n: number) => s.padEnd(n);
   console.log();

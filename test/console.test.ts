@@ -96,12 +96,12 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
     'slowlog',
     "async function main(a, context) { for (let i = 1; i <= 30; i++) { console.log('step ' + i); if (i === 3) context.progress({ step: i }); await new Promise((r) => setTimeout(r, 100)); } return { done: true }; }",
   );
-  await putAction(server, 'seed', "function main(args) { console.log('seed run ' + args.i); return { i: args.i }; }");
   await putAction(
     server,
     'longlog',
     "async function main(a, context) { for (let i = 1; i <= 200; i++) { console.log('tick ' + i); if (i === 3) context.progress({ tick: i }); await new Promise((r) => setTimeout(r, 100)); } return { done: true }; }",
   );
+  await putAction(server, 'seed', "function main(args) { console.log('seed run ' + args.i); return { i: args.i }; }");
   const invokeBlocking = async (name: string, params: unknown) => {
     const r = await server.api(`/api/v1/namespaces/_/actions/${name}?blocking=true`, { method: 'POST', json: params });
     assert.equal(r.status, 200, `${name}: ${await r.clone().text()}`);

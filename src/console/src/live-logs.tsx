@@ -1,7 +1,7 @@
 // The live logs of a running activation (GET …/logs?follow=true as server-sent events, read with fetch so the
 // Authorization header goes along): its lines as they are written and its latest progress value. A stream the server
 // ends with `timeout` (its lifetime is the action's timeout plus a margin) is resumed after the last line seen.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { basicToken, storedKey } from './api';
 import { sseEvents } from '../../live-logs/sse-reader';
 
@@ -13,6 +13,13 @@ export interface LiveEnd {
 export function LiveLogs(props: { id: string; onEnd?: (end: LiveEnd) => void }) {
   const [lines, setLines] = useState<string[]>([]);
   const [progress, setProgress] = useState<string | undefined>();
+  const pane = useRef<HTMLPreElement>(null);
+  // Keeps the newest line in view while the reader is at the bottom (scrolling up stops the follow).
+  const atBottom = useRef(true);
+  useLayoutEffect(() => {
+    const el = pane.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  }, [lines]);
   useEffect(() => {
     const ac = new AbortController();
     const key = storedKey();
@@ -53,7 +60,15 @@ export function LiveLogs(props: { id: string; onEnd?: (end: LiveEnd) => void }) 
           Progress: <code class="live-progress">{progress}</code>
         </p>
       )}
-      <pre class="logs-pane live-logs-pane" aria-label="Live logs">{lines.length ? lines.join('\n') : 'Waiting for log lines…'}</pre>
+      <pre
+        ref={pane}
+        class="logs-pane live-logs-pane"
+        aria-label="Live logs"
+        onScroll={(e) => {
+          const el = e.currentTarget as HTMLPreElement;
+          atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+        }}
+      >{lines.length ? lines.join('\n') : 'Waiting for log lines…'}</pre>
     </div>
   );
 }
