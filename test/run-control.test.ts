@@ -59,7 +59,7 @@ function runControlChecks(get: () => { api: TestServer }) {
     await putAction(api, 'ticker', TICKER, { limits: { memory: 256 } });
     const version = (await (await api.api('/api/v1/namespaces/_/actions/ticker')).json()).version;
 
-    const a = await invokeAsync(api, 'ticker', { ms: 2500 });
+    const a = await invokeAsync(api, 'ticker', { ms: 6000 }); // long enough to see b queued on a loaded machine
     await waitState(api, a, 'running');
     const b = await invokeAsync(api, 'ticker', { ms: 300 });
     const sb = await status(api, b);
