@@ -123,6 +123,14 @@ async function count(n: Node): Promise<number> {
   return JSON.parse(r.body).activations as number;
 }
 
+/** flare_activation_starts_total by kind (cold, prewarmed, warm), from /metrics. */
+async function starts(n: Node): Promise<Record<string, number>> {
+  const r = await request(`${n.url}/metrics`, 'GET', n.h);
+  const out: Record<string, number> = {};
+  for (const m of r.body.matchAll(/^flare_activation_starts_total\{[^}]*kind="(\w+)"[^}]*\} (\d+)/gm)) out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+  return out;
+}
+
 async function burst(n: Node, total: number): Promise<{ ms: number; acceptedMs: number }> {
   const before = await count(n);
   const t0 = Date.now();
@@ -159,7 +167,9 @@ export async function benchCpu(store: 'sqlite' | 'postgres', total: number, colu
     const pid = node.proc.pid!;
     const a = treeTicks(pid);
     const pa = admin ? await pgBackendTicks(admin, schema) : 0;
+    const sa = await starts(node);
     const { ms, acceptedMs } = await burst(node, total);
+    const sb = await starts(node);
     const b = treeTicks(pid);
     const pb = admin ? await pgBackendTicks(admin, schema) : 0;
     const per = (ticks: number) => Math.round((ticks * TICK_US) / total);
@@ -169,6 +179,8 @@ export async function benchCpu(store: 'sqlite' | 'postgres', total: number, colu
       { name: 'CPU per activation: server + executors', value: per(b.self - a.self + b.below - a.below), unit: ' µs', column },
     ];
     if (admin) rows.push({ name: 'CPU per activation: PostgreSQL backends', value: per(pb - pa), unit: ' µs', column });
+    const kinds = Object.keys(sb).map((k) => `${k} ${(sb[k] ?? 0) - (sa[k] ?? 0)}`).join(', ');
+    rows.push({ name: `executor starts during the burst: ${kinds}`, value: 0, unit: '', column });
     rows.push({ name: 'async accepted (202/s, 32 clients)', value: Math.round((total / acceptedMs) * 1000), unit: '/s', column });
     rows.push({ name: 'async completed end to end (/s, 32 clients)', value: Math.round((total / ms) * 1000), unit: '/s', column });
     return rows;

@@ -1,6 +1,6 @@
 // Finds the action an invoke or GET names, following package bindings, and merges default parameters
 // (package, binding, action; §3): the payload is merged on top by the caller.
-import type { Store } from '../store/store.js';
+import type { EntityReader } from '../entity-cache/entity-cache.js';
 import type { ActionDoc, Identity, KeyValue, PackageDoc } from '../types.js';
 import { ApiError, Messages, notFound } from './errors.js';
 import { splitActionPath } from './entity-names.js';
@@ -33,8 +33,11 @@ function addParams(into: Record<string, unknown>, params: KeyValue[] | undefined
   for (const p of params ?? []) if (!p.init) into[p.key] = p.value;
 }
 
-/** With `withCode`, `doc.exec.code` is filled in (GET of an action); invokes never read code here. */
-export async function resolveAction(store: Store, identity: Identity, nsParam: string, path: string, withCode = false): Promise<ResolvedAction> {
+/**
+ * With `withCode`, `doc.exec.code` is filled in (GET of an action); invokes never read code here. `store` is the API's
+ * EntityCache on the invoke paths: the docs returned are shared, never to be modified.
+ */
+export async function resolveAction(store: EntityReader, identity: Identity, nsParam: string, path: string, withCode = false): Promise<ResolvedAction> {
   const ns = resolveNamespace(nsParam, identity);
   const { pkg, name } = splitActionPath(path);
   const defaults: Record<string, unknown> = {};

@@ -24,6 +24,7 @@ import { ruleRoutes } from './routes/rules.js';
 import { doTriggerRoutes } from './routes/do-triggers.js';
 import type { FlareMetrics } from '../ops/metrics.js';
 import { instrumentHttp } from '../ops/http-metrics.js';
+import { EntityCache } from '../entity-cache/entity-cache.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -51,6 +52,8 @@ export interface ApiContext extends ApiDeps {
   invocations: InvocationService;
   /** Completion waiters of this process (blocking invokes and run control's ?wait). */
   waiters: CompletionWaiters;
+  /** Actions and packages as invokes resolve them (src/entity-cache/): never stale after a write returned. */
+  entities: EntityCache;
 }
 
 const CORS = {
@@ -80,7 +83,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     concurrentInvocations: config.limits.concurrentInvocations,
   });
   const waiters = new CompletionWaiters(store);
-  const ctx: ApiContext = { ...deps, auth, waiters, invocations: new InvocationService(store, new Throttle(store), waiters, config.idempotencyWindowMs, deps.metrics) };
+  const ctx: ApiContext = { ...deps, auth, waiters, entities: new EntityCache(store), invocations: new InvocationService(store, new Throttle(store), waiters, config.idempotencyWindowMs, deps.metrics) };
 
   app.decorateRequest('identity', null as unknown as Identity);
   app.decorateRequest('received', 0);

@@ -226,6 +226,35 @@ for (const adapter of adapters) {
       assert.ok(await store.getEntity('ns-b', 'action', 'g', false), 'other namespaces keep theirs');
     });
 
+    it('entities: the entity epoch grows with each committed action/package write, is read with the doc, not with other kinds', async () => {
+      const { store } = await adapter.open();
+      const e0 = await store.entityEpoch();
+      const doc = { name: 'a', updated: 1 } as unknown as ActionDoc;
+      assert.equal(await store.putEntity('ns', 'action', 'a', doc, 'code', { expectUpdated: null }), 'ok');
+      const e1 = await store.entityEpoch();
+      assert.ok(e1 > e0, 'insert bumps');
+      assert.equal((await store.getEntity('ns', 'action', 'a', false))!.epoch, e1, 'read with the doc');
+      assert.equal(await store.putEntity('ns', 'action', 'a', doc, 'code', { expectUpdated: null }), 'conflict');
+      assert.equal(await store.putEntity('ns', 'action', 'a', { ...doc, updated: 3 }, 'code', { expectUpdated: 2 }), 'conflict');
+      assert.equal(await store.entityEpoch(), e1, 'a write that changed nothing does not bump');
+      assert.equal(await store.putEntity('ns', 'action', 'a', { ...doc, updated: 2 }, 'code', { expectUpdated: 1 }), 'ok');
+      const e2 = await store.entityEpoch();
+      assert.ok(e2 > e1, 'update bumps');
+      await store.putEntity('ns', 'package', 'p', { name: 'p', updated: 1 } as unknown as PackageDoc, undefined);
+      const e3 = await store.entityEpoch();
+      assert.ok(e3 > e2, 'package upsert bumps');
+      await store.putEntity('ns', 'trigger', 't', { name: 't', updated: 1 }, undefined);
+      assert.equal(await store.entityEpoch(), e3, 'other kinds do not bump');
+      assert.equal(await store.deleteEntity('ns', 'action', 'a'), true);
+      const e4 = await store.entityEpoch();
+      assert.ok(e4 > e3, 'delete bumps');
+      assert.equal(await store.deleteEntity('ns', 'action', 'a'), false);
+      assert.equal(await store.entityEpoch(), e4);
+      await store.createNamespace({ name: 'ns', uuid: randomUUID(), keyHash: 'h', subject: 's', created: 1 });
+      assert.equal(await store.deleteNamespace('ns'), true);
+      assert.ok((await store.entityEpoch()) > e4, 'deleting a namespace with entities bumps');
+    });
+
     it('entities: code stored apart, optimistic concurrency on putEntity, delete', async () => {
       const { store } = await adapter.open();
       const doc = action('ns', 'hello', 100);

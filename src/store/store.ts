@@ -18,7 +18,12 @@ export type ActivationSummary = Omit<ActivationRecord, 'subject' | 'response' | 
 export interface StoredEntity<T> {
   doc: T; // exec.code is filled in for actions only when asked for
   updated: number;
+  /** The entity epoch read in the same snapshot as the doc (see entityEpoch). */
+  epoch?: number;
 }
+
+/** Entity kinds whose writes bump the entity epoch: the ones an invoke resolves (and src/entity-cache/ caches). */
+export const EPOCH_KINDS: ReadonlySet<string> = new Set(['action', 'package']);
 
 export interface PutEntityOptions {
   /** undefined: unconditional; null: must not exist; number: must exist with this `updated` (optimistic lock). */
@@ -112,6 +117,11 @@ export interface Store {
   /** Docs without code, newest `updated` first. */
   listEntities<T>(filter: EntityListFilter): Promise<T[]>;
   countEntities(filter: Omit<EntityListFilter, 'limit' | 'skip'>): Promise<number>;
+  /**
+   * A number that grows with every committed write of an action or package (and namespace deletion), in the same
+   * transaction as the write, on every node: a cache of entities read at epoch e is current while this returns e.
+   */
+  entityEpoch(): Promise<number>;
 
   // ---- queue: an invocation lives here from acceptance until its record is written ----
   /**

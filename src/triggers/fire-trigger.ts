@@ -6,10 +6,13 @@ import type { ActivationRecord, Identity, TriggerDoc } from '../types.js';
 import type { InvocationService } from '../api/invocations.js';
 import { ApiError, Messages } from '../api/errors.js';
 import { resolveAction } from '../api/resolve-action.js';
+import type { EntityReader } from '../entity-cache/entity-cache.js';
 
 export interface FireDeps {
   store: Store;
   invocations: InvocationService;
+  /** The API's entity cache, when firing from the API. */
+  entities?: EntityReader;
 }
 
 /** Whether a fire produces anything: with no active rule OpenWhisk answers 204 and writes no record. */
@@ -35,7 +38,7 @@ export async function fireTrigger(
       if (link.status !== 'active') return JSON.stringify({ statusCode: 1, success: false, error: Messages.inactiveRule(rule, action) });
       try {
         const [actNs, ...rest] = action.split('/');
-        const resolved = await resolveAction(deps.store, identity, actNs!, rest.join('/'));
+        const resolved = await resolveAction(deps.entities ?? deps.store, identity, actNs!, rest.join('/'));
         const out = await deps.invocations.invoke(identity, resolved, args, { blocking: false, waitMs: 0, transactionId, received });
         return JSON.stringify({ statusCode: 0, success: true, activationId: out.activationId, rule, action });
       } catch (err) {

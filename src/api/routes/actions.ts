@@ -98,7 +98,7 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
       if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) {
         throw badRequest(Messages.malformedBody('The request content must be a JSON object.'));
       }
-      let resolved = await resolveAction(store, req.identity, req.params.namespace, req.params['*']);
+      let resolved = await resolveAction(ctx.entities, req.identity, req.params.namespace, req.params['*']);
       // A sequence's first component gets the raw payload: no sequence-level (package or `_actions`) params (§7).
       if (isSequence(resolved.doc.exec)) resolved = { ...resolved, defaults: {} };
       const out = await ctx.invocations.invoke(req.identity, resolved, (body ?? {}) as Record<string, unknown>, {

@@ -54,7 +54,7 @@ async function handleWeb(ctx: ApiContext, req: Req, reply: FastifyReply): Promis
   const owner = identityOf(ownerRow, '', { invocationsPerMinute: config.limits.invocationsPerMinute, concurrentInvocations: config.limits.concurrentInvocations });
   let resolved;
   try {
-    resolved = await resolveAction(store, owner, ownerRow.name, pkg === 'default' ? actionSeg : `${pkg}/${actionSeg}`);
+    resolved = await resolveAction(ctx.entities, owner, ownerRow.name, pkg === 'default' ? actionSeg : `${pkg}/${actionSeg}`);
   } catch {
     throw new ApiError(404, Messages.notFound);
   }

@@ -29,6 +29,9 @@ export function migrationSql(s: string): string[] {
        doc text NOT NULL,
        code text,
        PRIMARY KEY (namespace, kind, name))`,
+    // Grows with every write of an action or package (Store.entityEpoch): entity caches on every node check it.
+    `CREATE TABLE IF NOT EXISTS ${s}.entity_epoch (id int PRIMARY KEY CHECK (id = 1), v bigint NOT NULL)`,
+    `INSERT INTO ${s}.entity_epoch (id, v) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`,
     `CREATE INDEX IF NOT EXISTS entities_list ON ${s}.entities (namespace, kind, updated DESC)`,
     `CREATE INDEX IF NOT EXISTS entities_pkg_list ON ${s}.entities (namespace, kind, pkg, updated DESC)`,
     // The queue churns (insert, update, delete per invocation): a lower fillfactor keeps the claim update HOT.

@@ -210,7 +210,11 @@ export class PostgresStore implements Store {
       const exec = (doc as { exec?: Record<string, unknown> }).exec;
       if (exec) (doc as { exec: Record<string, unknown> }).exec = withCodeField(exec, String(row.code));
     }
-    return { doc, updated: Number(row.updated) };
+    return { doc, updated: Number(row.updated), epoch: Number(row.epoch) };
+  }
+
+  async entityEpoch(): Promise<number> {
+    return Number((await this.q('entityEpoch', [])).rows[0]!.v);
   }
 
   async putEntity<T extends { updated: number }>(
@@ -238,12 +242,12 @@ export class PostgresStore implements Store {
     if (expect === undefined) r = await this.q('upsertEntity', values);
     else if (expect === null) r = await this.q('insertEntity', values);
     else r = await this.q('updateEntity', [...values, expect]);
-    return r.rowCount === 1 ? 'ok' : 'conflict';
+    return Number(r.rows[0]!.n) === 1 ? 'ok' : 'conflict';
   }
 
   async deleteEntity(namespace: string, kind: EntityKind, name: string): Promise<boolean> {
     const r = await this.q('deleteEntity', [namespace, kind, name]);
-    return r.rowCount === 1;
+    return Number(r.rows[0]!.n) === 1;
   }
 
   async listEntities<T>(filter: EntityListFilter): Promise<T[]> {
@@ -579,6 +583,13 @@ export class PostgresStore implements Store {
   }
 }
 
+/** An entity write ($2 = kind) that bumps the entity epoch when it changed an action or package; returns n = rows written. */
+function epochWrite(s: string, write: string): string {
+  return `WITH w AS (${write} RETURNING 1),
+    b AS (UPDATE ${s}.entity_epoch SET v = v + 1 WHERE id = 1 AND $2 IN ('action', 'package') AND EXISTS (SELECT 1 FROM w))
+    SELECT count(*)::int AS n FROM w`;
+}
+
 function statements(s: string, channels: Channels) {
   return {
     putSetting: `WITH i AS (INSERT INTO ${s}.settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
@@ -590,17 +601,22 @@ function statements(s: string, channels: Channels) {
     getNamespace: `SELECT * FROM ${s}.namespaces WHERE name = $1`,
     getNamespaceByUuid: `SELECT * FROM ${s}.namespaces WHERE uuid = $1`,
     listNamespaces: `SELECT * FROM ${s}.namespaces ORDER BY created, name`,
-    deleteNamespace: `WITH e AS (DELETE FROM ${s}.entities WHERE namespace = $1)
+    deleteNamespace: `WITH e AS (DELETE FROM ${s}.entities WHERE namespace = $1 RETURNING 1),
+      b AS (UPDATE ${s}.entity_epoch SET v = v + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM e))
       DELETE FROM ${s}.namespaces WHERE name = $1`,
-    getEntity: `SELECT doc, updated FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,
-    getEntityCode: `SELECT doc, updated, code FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,
-    upsertEntity: `INSERT INTO ${s}.entities (namespace, kind, name, pkg, updated, doc, code) VALUES ($1, $2, $3, $4, $5, $6, $7)
-      ON CONFLICT (namespace, kind, name) DO UPDATE SET pkg = excluded.pkg, updated = excluded.updated, doc = excluded.doc, code = excluded.code`,
-    insertEntity: `INSERT INTO ${s}.entities (namespace, kind, name, pkg, updated, doc, code) VALUES ($1, $2, $3, $4, $5, $6, $7)
-      ON CONFLICT (namespace, kind, name) DO NOTHING`,
-    updateEntity: `UPDATE ${s}.entities SET pkg = $4, updated = $5, doc = $6, code = $7
-      WHERE namespace = $1 AND kind = $2 AND name = $3 AND updated = $8`,
-    deleteEntity: `DELETE FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,
+    // The entity epoch is read in the doc's snapshot, and bumped in the transaction of every action/package write.
+    getEntity: `SELECT doc, updated, (SELECT v FROM ${s}.entity_epoch WHERE id = 1) AS epoch
+      FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,
+    getEntityCode: `SELECT doc, updated, code, (SELECT v FROM ${s}.entity_epoch WHERE id = 1) AS epoch
+      FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,
+    entityEpoch: `SELECT v FROM ${s}.entity_epoch WHERE id = 1`,
+    upsertEntity: epochWrite(s, `INSERT INTO ${s}.entities (namespace, kind, name, pkg, updated, doc, code) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      ON CONFLICT (namespace, kind, name) DO UPDATE SET pkg = excluded.pkg, updated = excluded.updated, doc = excluded.doc, code = excluded.code`),
+    insertEntity: epochWrite(s, `INSERT INTO ${s}.entities (namespace, kind, name, pkg, updated, doc, code) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      ON CONFLICT (namespace, kind, name) DO NOTHING`),
+    updateEntity: epochWrite(s, `UPDATE ${s}.entities SET pkg = $4, updated = $5, doc = $6, code = $7
+      WHERE namespace = $1 AND kind = $2 AND name = $3 AND updated = $8`),
+    deleteEntity: epochWrite(s, `DELETE FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`),
     listEntities: `SELECT doc FROM ${s}.entities WHERE namespace = $1 AND kind = $2
       ORDER BY updated DESC, name LIMIT $3 OFFSET $4`,
     listEntitiesPkg: `SELECT doc FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND pkg = $3

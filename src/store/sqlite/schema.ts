@@ -19,6 +19,9 @@ CREATE TABLE IF NOT EXISTS entities (
   updated INTEGER NOT NULL,
   PRIMARY KEY (namespace, kind, name)
 );
+-- Grows with every write of an action or package (Store.entityEpoch): entity caches check it.
+CREATE TABLE IF NOT EXISTS entity_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), v INTEGER NOT NULL);
+INSERT OR IGNORE INTO entity_epoch (id, v) VALUES (1, 0);
 CREATE INDEX IF NOT EXISTS entities_by_updated ON entities (namespace, kind, updated DESC);
 CREATE TABLE IF NOT EXISTS queue (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

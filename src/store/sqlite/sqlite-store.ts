@@ -17,6 +17,7 @@ import type {
 } from '../../types.js';
 import {
   activationFilterKey,
+  EPOCH_KINDS,
   type ActivationSummary,
   type EnqueueClaim,
   type IdempotencyKeyRow,
@@ -103,8 +104,10 @@ class SqliteStore implements Store {
       listNs: p('SELECT * FROM namespaces ORDER BY created, name'),
       delNs: p('DELETE FROM namespaces WHERE name = ?'),
       delNsEntities: p('DELETE FROM entities WHERE namespace = ?'),
-      getEnt: p('SELECT doc, updated FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
-      getEntCode: p('SELECT doc, code, updated FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
+      getEnt: p('SELECT doc, updated, (SELECT v FROM entity_epoch WHERE id = 1) AS epoch FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
+      getEntCode: p('SELECT doc, code, updated, (SELECT v FROM entity_epoch WHERE id = 1) AS epoch FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
+      epoch: p('SELECT v FROM entity_epoch WHERE id = 1'),
+      bumpEpoch: p('UPDATE entity_epoch SET v = v + 1 WHERE id = 1'),
       insEnt: p('INSERT OR IGNORE INTO entities (namespace, kind, name, pkg, doc, code, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       replEnt: p('INSERT OR REPLACE INTO entities (namespace, kind, name, pkg, doc, code, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       updEnt: p('UPDATE entities SET doc = ?, code = ?, updated = ? WHERE namespace = ? AND kind = ? AND name = ? AND updated = ?'),
@@ -243,7 +246,7 @@ class SqliteStore implements Store {
   }
   async deleteNamespace(name: string): Promise<boolean> {
     return this.db.transaction(() => {
-      this.st.delNsEntities!.run(name);
+      if (this.st.delNsEntities!.run(name).changes > 0) this.st.bumpEpoch!.run();
       return this.st.delNs!.run(name).changes === 1;
     })();
   }
@@ -254,7 +257,21 @@ class SqliteStore implements Store {
     if (!row) return undefined;
     const doc = JSON.parse(row.doc);
     if (withCode && kind === 'action' && doc.exec && row.code != null) doc.exec.code = row.code;
-    return { doc, updated: row.updated };
+    return { doc, updated: row.updated, epoch: row.epoch };
+  }
+
+  async entityEpoch(): Promise<number> {
+    return (this.st.epoch!.get() as Row).v as number;
+  }
+
+  /** Runs an entity write; one that changed a row of an epoch kind bumps the epoch in the same transaction. */
+  private entityWrite(kind: EntityKind, write: () => boolean): boolean {
+    if (!EPOCH_KINDS.has(kind)) return write();
+    return this.db.transaction(() => {
+      const changed = write();
+      if (changed) this.st.bumpEpoch!.run();
+      return changed;
+    })();
   }
 
   async putEntity<T extends { updated: number }>(
@@ -267,19 +284,19 @@ class SqliteStore implements Store {
   ): Promise<'ok' | 'conflict'> {
     const json = JSON.stringify(doc);
     const pkg = kind === 'action' && name.includes('/') ? name.slice(0, name.indexOf('/')) : '';
-    if (opts.expectUpdated === null) {
-      return this.st.insEnt!.run(namespace, kind, name, pkg, json, code ?? null, doc.updated).changes === 1 ? 'ok' : 'conflict';
+    const expect = opts.expectUpdated;
+    if (expect === null) {
+      return this.entityWrite(kind, () => this.st.insEnt!.run(namespace, kind, name, pkg, json, code ?? null, doc.updated).changes === 1) ? 'ok' : 'conflict';
     }
-    if (typeof opts.expectUpdated === 'number') {
-      const r = this.st.updEnt!.run(json, code ?? null, doc.updated, namespace, kind, name, opts.expectUpdated);
-      return r.changes === 1 ? 'ok' : 'conflict';
+    if (typeof expect === 'number') {
+      return this.entityWrite(kind, () => this.st.updEnt!.run(json, code ?? null, doc.updated, namespace, kind, name, expect).changes === 1) ? 'ok' : 'conflict';
     }
-    this.st.replEnt!.run(namespace, kind, name, pkg, json, code ?? null, doc.updated);
+    this.entityWrite(kind, () => this.st.replEnt!.run(namespace, kind, name, pkg, json, code ?? null, doc.updated).changes > 0);
     return 'ok';
   }
 
   async deleteEntity(namespace: string, kind: EntityKind, name: string): Promise<boolean> {
-    return this.st.delEnt!.run(namespace, kind, name).changes === 1;
+    return this.entityWrite(kind, () => this.st.delEnt!.run(namespace, kind, name).changes === 1);
   }
 
   async listEntities<T>(f: EntityListFilter): Promise<T[]> {
