@@ -1,5 +1,12 @@
 // Accepting an invocation: throttle, merge parameters, durably enqueue, and (blocking) wait for the record.
-import { IdempotencyKeyBusyError, type EnqueueClaim, type IdempotencyOutcome, type Store } from '../store/store.js';
+import {
+  IdempotencyKeyBusyError,
+  type AdmissionOutcome,
+  type AdmissionRefusal,
+  type EnqueueClaim,
+  type IdempotencyOutcome,
+  type Store,
+} from '../store/store.js';
 import { IdempotencyMessages } from '../idempotency/idempotency-key.js';
 import type { ActivationRecord, Identity, Invocation, KeyValue } from '../types.js';
 import { newActivationId } from '../ids.js';
@@ -67,13 +74,6 @@ export class InvocationService {
     if (action.finalKeys) {
       for (const k of Object.keys(payload)) if (action.finalKeys.has(k)) throw new ApiError(400, Messages.finalParams);
     }
-    let admission: Awaited<ReturnType<Throttle['check']>>;
-    try {
-      admission = await this.throttle.check(identity);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 429) this.metrics?.invocationThrottled(identity.namespace, /concurrent/i.test(err.message) ? 'concurrent' : 'per-minute');
-      throw err;
-    }
     const activationId = newActivationId();
     const feed = action.ownerNamespace === SYSTEM_NAMESPACE ? annotation(action.doc.annotations, NATIVE_FEED) : undefined;
     if (ALARM_TYPES.includes(feed as AlarmType)) return this.runAlarmFeed(identity, action, feed as AlarmType, payload, activationId, opts);
@@ -101,16 +101,20 @@ export class InvocationService {
     const waiter = opts.blocking ? this.waiters.register(identity.namespace, activationId) : undefined;
     const claim = this.local?.reserve();
     const timed = this.metrics?.storeTimer('enqueue');
+    let admitted: AdmissionOutcome;
     try {
-      await this.store.enqueue(inv, claim);
+      admitted = await this.store.enqueueWithinLimits(inv, this.throttle.admissionLimits(identity), claim);
       timed?.();
     } catch (err) {
-      admission.release();
       if (claim) this.local!.release();
       waiter?.cancel();
       throw err;
     }
-    admission.committed();
+    if (!admitted.admitted) {
+      if (claim) this.local!.release();
+      waiter?.cancel();
+      throw this.refused(identity, admitted);
+    }
     this.metrics?.invocationAccepted(identity.namespace, action.actionName);
     if (claim) this.local!.runReserved(inv);
     if (!waiter) return { activationId };
@@ -132,17 +136,22 @@ export class InvocationService {
     const waiter = opts.blocking ? this.waiters.register(identity.namespace, inv.activationId) : undefined;
     let out: IdempotencyOutcome;
     try {
-      out = await this.store.enqueueWithIdempotencyKey(inv, {
+      const key = {
         namespace: identity.namespace,
         key: idem.key,
         fingerprint: idem.fingerprint,
         activationId: inv.activationId,
         expires: Date.now() + this.idempotencyWindowMs,
-      });
+      };
+      out = await this.store.enqueueWithIdempotencyKey(inv, key, this.throttle.admissionLimits(identity));
     } catch (err) {
       waiter?.cancel();
       if (err instanceof IdempotencyKeyBusyError) throw new ApiError(409, IdempotencyMessages.busy, { 'retry-after': '1' });
       throw err;
+    }
+    if ('refused' in out) {
+      waiter?.cancel();
+      throw this.refused(identity, out.refused);
     }
     if (out.stored) {
       if (!waiter) return { activationId: inv.activationId };
@@ -165,6 +174,11 @@ export class InvocationService {
     }
     const record = await firstWaiter.wait(opts.waitMs);
     return record ? { activationId: first, record, replayed: true } : { activationId: first, replayed: true };
+  }
+
+  private refused(identity: Identity, r: AdmissionRefusal): ApiError {
+    this.metrics?.invocationThrottled(identity.namespace, r.limit === 'perMinute' ? 'per-minute' : 'concurrent');
+    return this.throttle.refused(r);
   }
 
   /** The alarms feed runs here, not in a sandbox; its record is written before the caller is answered. */

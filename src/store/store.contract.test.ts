@@ -447,6 +447,67 @@ for (const adapter of adapters) {
       assert.deepEqual(await store.takeExpired('rescuer-3', 5_000, 0), []);
     });
 
+    it('admission: enqueueWithinLimits admits up to the concurrency limit, counts plain enqueues, frees on complete', async () => {
+      const { store } = await adapter.open();
+      const limits = { concurrent: 3, perMinute: 1000 };
+      const first = Array.from({ length: 3 }, () => invocation('adm'));
+      for (const inv of first) assert.deepEqual(await store.enqueueWithinLimits(inv, limits), { admitted: true });
+      const over = invocation('adm');
+      assert.deepEqual(await store.enqueueWithinLimits(over, limits), { admitted: false, limit: 'concurrent', count: 4, allowed: 3 });
+      assert.equal(await store.getInFlight('adm', over.activationId), undefined, 'a refusal writes nothing');
+      assert.equal(await store.countInFlight('adm'), 3);
+      assert.deepEqual(await store.enqueueWithinLimits(invocation('other'), limits), { admitted: true }, 'limits are per namespace');
+      // claimed work is still in flight; completing frees a place
+      await store.claim('n', 1, 10_000);
+      assert.equal((await store.enqueueWithinLimits(invocation('adm'), limits)).admitted, false);
+      await store.complete([record('adm', 'hello', ++clock, { activationId: first[0]!.activationId })]);
+      assert.deepEqual(await store.enqueueWithinLimits(invocation('adm'), limits), { admitted: true });
+      // a plain enqueue (a sequence component) is never refused but takes a place
+      await store.complete([record('adm', 'hello', ++clock, { activationId: first[1]!.activationId })]);
+      await store.enqueue(invocation('adm'));
+      assert.deepEqual(await store.enqueueWithinLimits(invocation('adm'), limits), { admitted: false, limit: 'concurrent', count: 4, allowed: 3 });
+      // claimed on enqueue counts the same
+      await store.complete([record('adm', 'hello', ++clock, { activationId: first[2]!.activationId })]);
+      const local = invocation('adm');
+      assert.deepEqual(await store.enqueueWithinLimits(local, limits, { owner: 'local', leaseMs: 10_000 }), { admitted: true });
+      assert.equal((await store.enqueueWithinLimits(invocation('adm'), limits)).admitted, false);
+      assert.equal(await store.countInFlight('adm'), 3);
+      // an id already queued is refused as by enqueue, and takes no place
+      await assert.rejects(store.enqueueWithinLimits(local, { concurrent: 100, perMinute: 1000 }));
+      assert.equal(await store.countInFlight('adm'), 3);
+    });
+
+    it('admission: concurrent enqueueWithinLimits never admit past either limit; refusals name the true counts', async () => {
+      const { store } = await adapter.open();
+      const outs = await Promise.all(Array.from({ length: 60 }, () => store.enqueueWithinLimits(invocation('c'), { concurrent: 10, perMinute: 1000 })));
+      assert.equal(outs.filter((o) => o.admitted).length, 10);
+      assert.equal(await store.countInFlight('c'), 10);
+      for (const o of outs) if (!o.admitted) assert.deepEqual(o, { admitted: false, limit: 'concurrent', count: 11, allowed: 10 });
+      // per minute: completions do not give places back within the window
+      const perMinute = { concurrent: 1000, perMinute: 7 };
+      const m = await Promise.all(Array.from({ length: 20 }, () => store.enqueueWithinLimits(invocation('m'), perMinute)));
+      assert.equal(m.filter((o) => o.admitted).length, 7);
+      for (const o of m) if (!o.admitted) assert.deepEqual(o, { admitted: false, limit: 'perMinute', count: 8, allowed: 7 });
+      const running = await store.claim('n', 100, 10_000);
+      await store.complete(running.filter((r) => r.namespace === 'm').map((r) => record('m', 'hello', ++clock, { activationId: r.activationId })));
+      assert.equal(await store.countInFlight('m'), 0);
+      assert.deepEqual(await store.enqueueWithinLimits(invocation('m'), perMinute), { admitted: false, limit: 'perMinute', count: 8, allowed: 7 });
+    });
+
+    it('admission: an idempotent enqueue over the limit writes neither the key nor the invocation', async () => {
+      const { store } = await adapter.open();
+      const limits = { concurrent: 1, perMinute: 1000 };
+      const busy = invocation('ik');
+      assert.deepEqual(await store.enqueueWithinLimits(busy, limits), { admitted: true });
+      const inv = invocation('ik');
+      const key = { namespace: 'ik', key: 'k1', fingerprint: 'f', activationId: inv.activationId, expires: Date.now() + 60_000 };
+      assert.deepEqual(await store.enqueueWithIdempotencyKey(inv, key, limits), { stored: false, refused: { limit: 'concurrent', count: 2, allowed: 1 } });
+      assert.equal(await store.countInFlight('ik'), 1);
+      await store.complete([record('ik', 'hello', ++clock, { activationId: busy.activationId })]);
+      assert.deepEqual(await store.enqueueWithIdempotencyKey(inv, key, limits), { stored: true }, 'the key was free');
+      assert.equal(await store.countInFlight('ik'), 1);
+    });
+
     it('queue: complete removes from the queue, stores the record, is idempotent', async () => {
       const { store } = await adapter.open();
       const inv = invocation('ns');
@@ -860,6 +921,30 @@ for (const adapter of adapters) {
           assert.equal(new Set(values).size, 1, `round ${round}: ${values.join(',')}`);
           assert.equal(await a.getSetting(key), values[0]);
         }
+      });
+
+      it('postgres: admission is exact across nodes (four stores on one schema, racing enqueues and completes)', async () => {
+        const { store: a, url } = await adapter.open();
+        const others = await Promise.all(Array.from({ length: 3 }, () => openPostgresStore(url)));
+        opened.push(...others);
+        const nodes = [a, ...others];
+        const limits = { concurrent: 8, perMinute: 100_000 };
+        let admittedIds: string[] = [];
+        for (let round = 0; round < 3; round++) {
+          const invs = Array.from({ length: 80 }, () => invocation('x'));
+          const outs = await Promise.all(invs.map((inv, i) => nodes[i % nodes.length]!.enqueueWithinLimits(inv, limits)));
+          admittedIds.push(...invs.filter((_, i) => outs[i]!.admitted).map((inv) => inv.activationId));
+          assert.equal(await a.countInFlight('x'), limits.concurrent, `round ${round}: the limit is filled, never passed`);
+          for (const o of outs) if (!o.admitted) assert.deepEqual(o, { admitted: false, limit: 'concurrent', count: 9, allowed: 8 });
+          // half complete on different nodes while the next round races in
+          const done = admittedIds.splice(0, 4);
+          await Promise.all(done.map((id, i) => nodes[i % nodes.length]!.complete([record('x', 'hello', ++clock, { activationId: id })])));
+        }
+        // mixed namespaces in one coalesced batch on each node: each namespace gets its own limit
+        const mixed = await Promise.all(Array.from({ length: 40 }, (_, i) => nodes[i % 4]!.enqueueWithinLimits(invocation(`y${i % 2}`), { concurrent: 5, perMinute: 1000 })));
+        assert.equal(mixed.filter((o) => o.admitted).length, 10);
+        assert.equal(await a.countInFlight('y0'), 5);
+        assert.equal(await a.countInFlight('y1'), 5);
       });
 
       it('postgres: several nodes migrating one new schema at once', async () => {

@@ -55,6 +55,23 @@ export interface EnqueueClaim {
   leaseMs: number;
 }
 
+/** The throttles an admitted enqueue respects (looked up by src/api/throttle.ts). */
+export interface AdmissionLimits {
+  /** Queued + running invocations of the namespace, this one included, never exceed this. */
+  concurrent: number;
+  /** Invocations admitted in the namespace's current minute window, this one included, never exceed this. */
+  perMinute: number;
+}
+
+/** Why an admitted enqueue wrote nothing: `count` is what the count would have been with this invocation. */
+export interface AdmissionRefusal {
+  limit: 'concurrent' | 'perMinute';
+  count: number;
+  allowed: number;
+}
+
+export type AdmissionOutcome = { admitted: true } | ({ admitted: false } & AdmissionRefusal);
+
 /** An Idempotency-Key as stored: the key claims acceptance of one activation in a namespace until `expires`. */
 export interface IdempotencyKeyRow {
   namespace: string;
@@ -67,9 +84,13 @@ export interface IdempotencyKeyRow {
 }
 
 /** What an idempotent acceptance found: its own key committed, or a live key committed by an earlier request. */
+export type IdempotencyKeyOutcome = { stored: true } | { stored: false; activationId: string; fingerprint: string };
+
+/** What an idempotent enqueue found: as a key alone, or (with limits) a refusal that wrote nothing. */
 export type IdempotencyOutcome =
-  | { stored: true }
-  | { stored: false; activationId: string; fingerprint: string };
+  | IdempotencyKeyOutcome
+  /** The key was free but the invocation was over a limit: nothing was written. */
+  | { stored: false; refused: AdmissionRefusal };
 
 /** Thrown by the idempotent operations when an uncommitted request holds the same key for too long (→ 409). */
 export class IdempotencyKeyBusyError extends Error {
@@ -131,6 +152,13 @@ export interface Store {
    */
   enqueue(inv: Invocation, claim?: EnqueueClaim): Promise<void>;
   /**
+   * Admission and enqueue as one: the namespace's in-flight count and per-minute count are checked and the row is
+   * committed under the same lock (SQLite: the one writer; PostgreSQL: the namespace's admission counter row), so
+   * concurrent calls on any number of nodes never admit past either limit. Refused: nothing is written.
+   * Invocations enqueued without limits (sequence components) count as in flight but not against the minute.
+   */
+  enqueueWithinLimits(inv: Invocation, limits: AdmissionLimits, claim?: EnqueueClaim): Promise<AdmissionOutcome>;
+  /**
    * Claims up to `max` queued invocations, oldest first, for `owner` with a lease of `leaseMs`.
    * A claimed invocation counts as started: if its lease expires it is resolved as interrupted, never re-run.
    */
@@ -166,10 +194,11 @@ export interface Store {
    * Commits `key` and the invocation in one transaction, unless a live (unexpired) key of that namespace and name
    * exists: then nothing is written and the existing key's activation and fingerprint are returned. A request
    * racing an uncommitted holder of the same key waits for it (bounded), then throws IdempotencyKeyBusyError.
+   * With `limits`, a new key's invocation is admitted as by enqueueWithinLimits (refused: neither row is written).
    */
-  enqueueWithIdempotencyKey(inv: Invocation, key: IdempotencyKeyRow): Promise<IdempotencyOutcome>;
+  enqueueWithIdempotencyKey(inv: Invocation, key: IdempotencyKeyRow, limits?: AdmissionLimits): Promise<IdempotencyOutcome>;
   /** The same for work that is not queued (trigger fires): only the key row is committed. */
-  putIdempotencyKey(key: IdempotencyKeyRow): Promise<IdempotencyOutcome>;
+  putIdempotencyKey(key: IdempotencyKeyRow): Promise<IdempotencyKeyOutcome>;
   /** Deletes up to `batch` keys that expired before `now`; returns how many. */
   sweepIdempotencyKeys(now: number, batch: number): Promise<number>;
 

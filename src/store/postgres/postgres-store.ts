@@ -20,9 +20,13 @@ import {
   activationFilterKey,
   IdempotencyKeyBusyError,
   type ActivationSummary,
+  type AdmissionLimits,
+  type AdmissionOutcome,
+  type AdmissionRefusal,
   type EnqueueClaim,
   type IdempotencyKeyRow,
   type IdempotencyOutcome,
+  type IdempotencyKeyOutcome,
   type LiveLogs,
   type LiveLogsAppend,
   type PutEntityOptions,
@@ -73,6 +77,42 @@ const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 type Row = Record<string, unknown>;
 
+interface EnqueueItem {
+  inv: Invocation;
+  claim?: EnqueueClaim;
+  limits?: AdmissionLimits;
+}
+
+/** Limits travel as int4; anything larger (or Infinity) means "no limit" in practice. */
+const INT4_MAX = 2 ** 31 - 1;
+const asInt4 = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.min(INT4_MAX, Math.floor(n))) : INT4_MAX);
+
+/** The enqueue statement's parameters for a batch (also used inside the idempotency transaction). */
+function enqueueValues(items: EnqueueItem[]): unknown[] {
+  return [
+    items.map((i) => i.inv.activationId),
+    items.map((i) => i.inv.namespace),
+    items.map((i) => JSON.stringify(i.inv)),
+    items.map((i) => i.claim?.owner ?? null),
+    items.map((i) => (i.claim ? Math.round(i.claim.leaseMs) : null)),
+    items.map((i) => (i.limits ? asInt4(i.limits.concurrent) : null)),
+    items.map((i) => (i.limits ? asInt4(i.limits.perMinute) : null)),
+  ];
+}
+
+/** Each item's outcome from the enqueue statement's row: admitted, refused by a limit, or an Error (a duplicate id). */
+function enqueueOutcomes(items: EnqueueItem[], row: Row): (AdmissionOutcome | Error)[] {
+  const inserted = new Set((row.ids as string[] | null) ?? []);
+  const refused = new Map(((row.refused as Array<AdmissionRefusal & { a: string }> | null) ?? []).map(({ a, ...r }) => [a, r]));
+  return items.map((i) => {
+    const id = i.inv.activationId;
+    if (inserted.delete(id)) return { admitted: true };
+    const r = refused.get(id);
+    if (r) return { admitted: false, limit: r.limit, count: r.count, allowed: r.allowed };
+    return new Error(`activation ${id} is already queued`);
+  });
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly supportsClaimOnEnqueue = true;
@@ -89,7 +129,7 @@ export class PostgresStore implements Store {
   private readonly completedListeners = new Set<(id: string, record?: ActivationRecord) => void>();
   private initialized = false;
   // Concurrent enqueues and completes are sent as one statement each (see write-coalescer.ts).
-  private readonly enqueues = new WriteCoalescer<{ inv: Invocation; claim?: EnqueueClaim }>((items) => this.enqueueBatch(items));
+  private readonly enqueues = new WriteCoalescer<EnqueueItem, AdmissionOutcome>((items) => this.enqueueBatch(items));
   private readonly completes = new WriteCoalescer<ActivationRecord[], Map<string, ActivationRecord>>(async (items) => {
     const inserted = await this.completeBatch(items.flat());
     return items.map(() => inserted);
@@ -274,31 +314,31 @@ export class PostgresStore implements Store {
     if (!claim) this.fireEnqueued();
   }
 
+  async enqueueWithinLimits(inv: Invocation, limits: AdmissionLimits, claim?: EnqueueClaim): Promise<AdmissionOutcome> {
+    const out = (await this.enqueues.push(claim ? { inv, claim, limits } : { inv, limits }))!;
+    if (out.admitted && !claim) this.fireEnqueued();
+    return out;
+  }
+
   /**
    * Insert and NOTIFY in one statement: one round trip, and the NOTIFY is delivered only if the insert commits.
    * Items with a claim are committed running, owned and leased (attempts 1), and need no NOTIFY.
    */
-  private async enqueueBatch(items: { inv: Invocation; claim?: EnqueueClaim }[]): Promise<(Error | undefined)[]> {
-    const r = await this.q('enqueue', [
-      items.map((i) => i.inv.activationId),
-      items.map((i) => i.inv.namespace),
-      items.map((i) => JSON.stringify(i.inv)),
-      items.map((i) => i.claim?.owner ?? null),
-      items.map((i) => (i.claim ? Math.round(i.claim.leaseMs) : null)),
-    ]);
-    const inserted = new Set((r.rows[0]!.ids as string[] | null) ?? []);
-    return items.map((i) => (inserted.delete(i.inv.activationId) ? undefined : new Error(`activation ${i.inv.activationId} is already queued`)));
+  private async enqueueBatch(items: EnqueueItem[]): Promise<(Error | AdmissionOutcome)[]> {
+    const r = await this.q('enqueue', enqueueValues(items));
+    return enqueueOutcomes(items, r.rows[0]!);
   }
 
   // ---- idempotency keys ----
-  async enqueueWithIdempotencyKey(inv: Invocation, key: IdempotencyKeyRow): Promise<IdempotencyOutcome> {
-    const out = await this.idempotent(key, inv);
+  async enqueueWithIdempotencyKey(inv: Invocation, key: IdempotencyKeyRow, limits?: AdmissionLimits): Promise<IdempotencyOutcome> {
+    const out = await this.idempotent(key, limits ? { inv, limits } : { inv });
     if (out.stored) this.fireEnqueued();
     return out;
   }
 
-  putIdempotencyKey(key: IdempotencyKeyRow): Promise<IdempotencyOutcome> {
-    return this.idempotent(key, undefined);
+  putIdempotencyKey(key: IdempotencyKeyRow): Promise<IdempotencyKeyOutcome> {
+    // Without an invocation there is nothing to refuse.
+    return this.idempotent(key, undefined) as Promise<IdempotencyKeyOutcome>;
   }
 
   async sweepIdempotencyKeys(now: number, batch: number): Promise<number> {
@@ -309,14 +349,23 @@ export class PostgresStore implements Store {
    * Key row and queue row in one transaction. The key's primary key serialises racing duplicates: a second insert
    * waits on the first's uncommitted row (bounded by lock_timeout), then sees it committed (or rolled back).
    */
-  private async idempotent(key: IdempotencyKeyRow, inv: Invocation | undefined): Promise<IdempotencyOutcome> {
+  private async idempotent(key: IdempotencyKeyRow, item: EnqueueItem | undefined): Promise<IdempotencyOutcome> {
     const client = await this.pool.connect();
     try {
       await client.query(`BEGIN; SET LOCAL lock_timeout = '${IDEMPOTENCY_WAIT_MS}ms'`);
       try {
         const r = await client.query<Row>(this.sql.putKey, [key.namespace, key.key, key.fingerprint, key.activationId, key.expires]);
         if (r.rows.length) {
-          if (inv) await client.query(this.sql.enqueue, [[inv.activationId], [inv.namespace], [JSON.stringify(inv)], [null], [null]]);
+          if (item) {
+            const e = await client.query<Row>(this.sql.enqueue, enqueueValues([item]));
+            const [out] = enqueueOutcomes([item], e.rows[0]!);
+            if (out instanceof Error) throw out;
+            if (!out!.admitted) {
+              await client.query('ROLLBACK');
+              const { admitted: _, ...refused } = out!;
+              return { stored: false, refused };
+            }
+          }
           await client.query('COMMIT');
           return { stored: true };
         }
@@ -625,13 +674,41 @@ function statements(s: string, channels: Channels) {
     countEntitiesPkg: `SELECT count(*) AS n FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND pkg = $3`,
     // One NOTIFY per statement (listeners only need "work may be waiting"); ON CONFLICT lets the other items of a
     // coalesced batch through when one id is a duplicate.
-    enqueue: `WITH i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, owner, lease_until, attempts, payload, started)
+    //
+    // Admission (issue 9) in the same statement: the namespace's admission row is upserted first (in namespace
+    // order, so batches touching several namespaces never deadlock); a concurrent statement holding that row makes
+    // this one wait and then read the row's committed values, so check and insert are one step on every node.
+    // $6/$7 are each item's concurrent / per-minute limits (null: not admitted against limits, e.g. a sequence
+    // component); of a namespace's limited items the first `admitted` (in batch order) are inserted. An id already
+    // queued (or twice in the batch) is left out before counting, so the counter only counts rows it inserts.
+    enqueue: `WITH t AS (SELECT DISTINCT ON (a) a, n, p, o, l, cc, cm, ord
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[]) WITH ORDINALITY AS t(a, n, p, o, l, cc, cm, ord)
+        WHERE NOT EXISTS (SELECT 1 FROM ${s}.queue q WHERE q.activation_id = t.a) ORDER BY a, ord),
+      per AS (SELECT n, (count(*) FILTER (WHERE cc IS NULL))::int AS u, (count(*) FILTER (WHERE cc IS NOT NULL))::int AS k,
+          coalesce(min(cc), 0) AS cc, coalesce(min(cm), 0) AS cm, floor(extract(epoch from statement_timestamp()) / 60)::bigint AS w
+        FROM t GROUP BY n),
+      c AS (INSERT INTO ${s}.admission AS x (namespace, in_flight, minute, minute_count, admitted)
+        SELECT n, u + adm, w, adm, adm FROM (SELECT per.*, least(k, greatest(0, cc - u), cm) AS adm FROM per) AS f ORDER BY n
+        ON CONFLICT (namespace) DO UPDATE SET (in_flight, minute, minute_count, admitted) = (
+          SELECT x.in_flight + per.u + a.adm, per.w, m.mc + a.adm, a.adm FROM per
+            CROSS JOIN LATERAL (SELECT CASE WHEN x.minute = per.w THEN x.minute_count ELSE 0 END AS mc) AS m
+            CROSS JOIN LATERAL (SELECT least(per.k, greatest(0, per.cc - x.in_flight - per.u), greatest(0, per.cm - m.mc)) AS adm) AS a
+          WHERE per.n = x.namespace)
+        RETURNING namespace, in_flight, minute_count, admitted),
+      r AS (SELECT t.*, c.in_flight AS f, c.minute_count AS mc, c.admitted AS adm,
+          row_number() OVER (PARTITION BY t.n, t.cc IS NULL ORDER BY t.ord) AS rk
+        FROM t JOIN c ON c.namespace = t.n),
+      i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, owner, lease_until, attempts, payload, started)
         SELECT a, n, CASE WHEN o IS NULL THEN 'queued' ELSE 'running' END, o, ${NOW_MS} + l, CASE WHEN o IS NULL THEN 0 ELSE 1 END, p,
           CASE WHEN o IS NULL THEN NULL ELSE ${NOW_MS} END
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS t(a, n, p, o, l, ord) ORDER BY ord
+        FROM r WHERE cc IS NULL OR rk <= adm ORDER BY ord
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, state),
       n AS (SELECT pg_notify('${channels.enqueued}', '') FROM (SELECT 1 FROM i WHERE state = 'queued' LIMIT 1) AS any_queued)
-      SELECT array(SELECT activation_id FROM i) AS ids, (SELECT count(*) FROM n) AS notified`,
+      SELECT array(SELECT activation_id FROM i) AS ids, (SELECT count(*) FROM n) AS notified,
+        (SELECT json_agg(CASE WHEN mc - adm + rk > cm
+            THEN json_build_object('a', a, 'limit', 'perMinute', 'count', mc + 1, 'allowed', cm)
+            ELSE json_build_object('a', a, 'limit', 'concurrent', 'count', f + 1, 'allowed', cc) END)
+          FROM r WHERE cc IS NOT NULL AND rk > adm) AS refused`,
     // A live key is left alone (nothing returned); an expired one is taken over in place.
     putKey: `INSERT INTO ${s}.idempotency_keys AS k (namespace, key, fingerprint, activation_id, expires) VALUES ($1, $2, $3, $4, $5)
       ON CONFLICT (namespace, key) DO UPDATE SET fingerprint = excluded.fingerprint, activation_id = excluded.activation_id,
@@ -653,7 +730,12 @@ function statements(s: string, channels: Channels) {
     countInFlightUpTo: `SELECT count(*) AS n FROM (SELECT 1 FROM ${s}.queue WHERE namespace = $1 LIMIT $2) AS upto`,
     // Completions are announced only for invocations someone waits for (blocking calls, web calls, sequence
     // components): a NOTIFY serialises commits cluster-wide, and non-blocking work has no waiter to wake.
-    complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) RETURNING activation_id, payload, watched),
+    // The admission rows of the namespaces left are decremented after every delete (the GROUP BY reads d to its
+    // end), in namespace order like the enqueue's, so the two never deadlock.
+    complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) RETURNING activation_id, namespace, payload, watched),
+      g AS (SELECT namespace, count(*)::int AS c FROM d GROUP BY namespace),
+      dec AS (INSERT INTO ${s}.admission AS x (namespace) SELECT namespace FROM g ORDER BY namespace
+        ON CONFLICT (namespace) DO UPDATE SET in_flight = greatest(0, x.in_flight - (SELECT g.c FROM g WHERE g.namespace = x.namespace))),
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record, cause)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[], $9::text[])
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, namespace, filter_key, pkg_key, status_code, start),

@@ -19,9 +19,12 @@ import {
   activationFilterKey,
   EPOCH_KINDS,
   type ActivationSummary,
+  type AdmissionLimits,
+  type AdmissionOutcome,
   type EnqueueClaim,
   type IdempotencyKeyRow,
   type IdempotencyOutcome,
+  type IdempotencyKeyOutcome,
   type LiveLogs,
   type LiveLogsAppend,
   type PutEntityOptions,
@@ -38,6 +41,22 @@ import { Checkpointer } from './checkpointer.js';
 
 type Row = Record<string, any>;
 
+interface EnqueueItem {
+  inv: Invocation;
+  claim?: EnqueueClaim;
+  limits?: AdmissionLimits;
+}
+
+/** What one transaction added to the in-memory counts; applied only once it committed. */
+interface Tally {
+  inFlight: Map<string, number>;
+  minute: Map<string, number>;
+}
+
+const ADMITTED: AdmissionOutcome = { admitted: true };
+const newTally = (): Tally => ({ inFlight: new Map(), minute: new Map() });
+const bump = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
+
 export async function openSqliteStore(path: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}): Promise<Store> {
   const store = new SqliteStore(path, opts.synchronous ?? (process.env.FLARE_SQLITE_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL'));
   await store.init();
@@ -51,8 +70,8 @@ class SqliteStore implements Store {
   private readonly events = new EventEmitter();
   private readonly st: Record<string, Database.Statement>;
   private readonly checkpointer?: Checkpointer;
-  private readonly idempotentTx: Database.Transaction<(key: IdempotencyKeyRow, inv: Invocation | undefined) => IdempotencyOutcome>;
-  private readonly enqueueTx: (items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => void;
+  private readonly idempotentTx: Database.Transaction<(key: IdempotencyKeyRow, item: EnqueueItem | undefined, tally: Tally) => IdempotencyOutcome>;
+  private readonly enqueueTx: (items: EnqueueItem[], tally: Tally) => AdmissionOutcome[];
   /** Activations with live rows (one node owns a SQLite file): complete() deletes only theirs. */
   private readonly liveIds = new Set<string>();
   private liveEnded: string[] = [];
@@ -64,9 +83,15 @@ class SqliteStore implements Store {
    * complete (one node owns a SQLite file), so the concurrency throttle costs no scan of a long backlog.
    */
   private readonly inFlight = new Map<string, number>();
+  /**
+   * Invocations admitted with limits per namespace in the current minute window (`minuteWindow`). Kept in memory:
+   * one node owns the file, and a restart starts a fresh window, as OpenWhisk's controller does.
+   */
+  private readonly minuteCounts = new Map<string, number>();
+  private minuteWindow = 0;
   private readonly statements = new Map<string, Database.Statement>();
   /** Enqueues arriving in the same event-loop turn share one commit (group commit). */
-  private pendingEnqueue: Array<{ inv: Invocation; claim?: EnqueueClaim; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private pendingEnqueue: Array<EnqueueItem & { resolve: (out: AdmissionOutcome) => void; reject: (e: unknown) => void }> = [];
 
   constructor(path: string, synchronous: 'NORMAL' | 'FULL') {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -152,9 +177,18 @@ class SqliteStore implements Store {
         ON CONFLICT (namespace, filter_key, status_code, hour) DO UPDATE SET n = n + excluded.n`),
       pruneCounts: p('DELETE FROM activation_counts WHERE n <= 0'),
     };
-    this.enqueueTx = this.db.transaction((items: Array<{ inv: Invocation; claim?: EnqueueClaim }>) => {
+    // Admission runs inside the writing transaction, on counts that include every earlier commit and this batch's
+    // earlier rows: the check and the insert of one invocation cannot be separated by another's.
+    this.enqueueTx = this.db.transaction((items: EnqueueItem[], tally: Tally): AdmissionOutcome[] => {
       const now = Date.now();
-      for (const { inv, claim } of items) {
+      return items.map(({ inv, claim, limits }) => {
+        const ns = inv.namespace;
+        const inFlight = this.inFlightBase(ns) + (tally.inFlight.get(ns) ?? 0);
+        if (limits) {
+          const minute = this.minuteCount(ns, now) + (tally.minute.get(ns) ?? 0);
+          if (minute >= limits.perMinute) return { admitted: false, limit: 'perMinute', count: minute + 1, allowed: limits.perMinute };
+          if (inFlight >= limits.concurrent) return { admitted: false, limit: 'concurrent', count: inFlight + 1, allowed: limits.concurrent };
+        }
         this.st.enqueue!.run(
           inv.activationId,
           inv.namespace,
@@ -165,7 +199,10 @@ class SqliteStore implements Store {
           JSON.stringify(inv),
           claim ? now : null,
         );
-      }
+        bump(tally.inFlight, ns);
+        if (limits) bump(tally.minute, ns);
+        return ADMITTED;
+      });
     });
     this.sweepTx = this.db.transaction((before: number, batch: number): number => {
       const gone = this.st.sweep!.all(batch, before) as Row[];
@@ -180,11 +217,17 @@ class SqliteStore implements Store {
       this.st.liveState!.run(id, namespace, b.progress ?? null, b.truncated ? 1 : 0, now);
     });
     // A live key wins; an expired one is replaced (the sweep may not have reached it yet).
-    this.idempotentTx = this.db.transaction((key: IdempotencyKeyRow, inv: Invocation | undefined): IdempotencyOutcome => {
+    this.idempotentTx = this.db.transaction((key: IdempotencyKeyRow, item: EnqueueItem | undefined, tally: Tally): IdempotencyOutcome => {
       const found = this.st.getKey!.get(key.namespace, key.key, Date.now()) as Row | undefined;
       if (found) return { stored: false, activationId: found.activation_id, fingerprint: found.fingerprint };
+      if (item) {
+        const [out] = this.enqueueTx([item], tally);
+        if (!out!.admitted) {
+          const { admitted: _, ...refused } = out!;
+          return { stored: false, refused };
+        }
+      }
       this.st.putKey!.run(key.namespace, key.key, key.fingerprint, key.activationId, key.expires);
-      if (inv) this.enqueueTx([{ inv }]);
       return { stored: true };
     });
     this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
@@ -313,25 +356,36 @@ class SqliteStore implements Store {
   }
 
   // ---- queue ----
-  enqueue(inv: Invocation, claim?: EnqueueClaim): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.pendingEnqueue.push({ inv, ...(claim ? { claim } : {}), resolve, reject }) === 1) setImmediate(() => this.flushEnqueue());
-    });
+  async enqueue(inv: Invocation, claim?: EnqueueClaim): Promise<void> {
+    await this.pushEnqueue({ inv, ...(claim ? { claim } : {}) });
   }
 
+  enqueueWithinLimits(inv: Invocation, limits: AdmissionLimits, claim?: EnqueueClaim): Promise<AdmissionOutcome> {
+    return this.pushEnqueue({ inv, limits, ...(claim ? { claim } : {}) });
+  }
+
+  private pushEnqueue(item: EnqueueItem): Promise<AdmissionOutcome> {
+    return new Promise((resolve, reject) => {
+      if (this.pendingEnqueue.push({ ...item, resolve, reject }) === 1) setImmediate(() => this.flushEnqueue());
+    });
+  }
 
   private flushEnqueue(): void {
     const batch = this.pendingEnqueue;
     this.pendingEnqueue = [];
+    let tally = newTally();
+    let outs: AdmissionOutcome[];
     try {
-      this.enqueueTx(batch);
+      outs = this.enqueueTx(batch, tally);
     } catch {
       // One bad row must not fail the others: fall back to one commit each.
+      outs = [];
       for (const b of batch) {
+        tally = newTally();
         try {
-          this.enqueueTx([b]);
-          this.countEnqueued(b.inv.namespace);
-          b.resolve();
+          const [out] = this.enqueueTx([b], tally);
+          this.applyTally(tally);
+          b.resolve(out!);
         } catch (err) {
           b.reject(err);
         }
@@ -339,16 +393,33 @@ class SqliteStore implements Store {
       this.events.emit('enqueued');
       return;
     }
-    for (const b of batch) {
-      this.countEnqueued(b.inv.namespace);
-      b.resolve();
-    }
-    if (batch.some((b) => !b.claim)) this.events.emit('enqueued');
+    this.applyTally(tally);
+    batch.forEach((b, i) => b.resolve(outs[i]!));
+    if (batch.some((b, i) => !b.claim && outs[i]!.admitted)) this.events.emit('enqueued');
   }
 
-  private countEnqueued(namespace: string): void {
-    const n = this.inFlight.get(namespace);
-    if (n !== undefined) this.inFlight.set(namespace, n + 1);
+  /** The committed in-flight count of a namespace, read from the table the first time it is needed. */
+  private inFlightBase(namespace: string): number {
+    let n = this.inFlight.get(namespace);
+    if (n === undefined) {
+      n = (this.st.inFlight!.get(namespace) as Row).n as number;
+      this.inFlight.set(namespace, n);
+    }
+    return n;
+  }
+
+  private minuteCount(namespace: string, now: number): number {
+    const window = Math.floor(now / 60_000);
+    if (window !== this.minuteWindow) {
+      this.minuteWindow = window;
+      this.minuteCounts.clear();
+    }
+    return this.minuteCounts.get(namespace) ?? 0;
+  }
+
+  private applyTally(t: Tally): void {
+    for (const [ns, n] of t.inFlight) bump(this.inFlight, ns, n);
+    for (const [ns, n] of t.minute) bump(this.minuteCounts, ns, n);
   }
 
   async claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]> {
@@ -369,12 +440,7 @@ class SqliteStore implements Store {
   }
 
   async countInFlight(namespace: string): Promise<number> {
-    let n = this.inFlight.get(namespace);
-    if (n === undefined) {
-      n = (this.st.inFlight!.get(namespace) as Row).n as number;
-      this.inFlight.set(namespace, n);
-    }
-    return n;
+    return this.inFlightBase(namespace);
   }
 
 
@@ -417,17 +483,17 @@ class SqliteStore implements Store {
   }
 
   // ---- idempotency keys ----
-  async enqueueWithIdempotencyKey(inv: Invocation, key: IdempotencyKeyRow): Promise<IdempotencyOutcome> {
-    const out = this.idempotentTx.immediate(key, inv);
-    if (out.stored) {
-      this.countEnqueued(inv.namespace);
-      this.events.emit('enqueued');
-    }
+  async enqueueWithIdempotencyKey(inv: Invocation, key: IdempotencyKeyRow, limits?: AdmissionLimits): Promise<IdempotencyOutcome> {
+    const tally = newTally();
+    const out = this.idempotentTx.immediate(key, limits ? { inv, limits } : { inv }, tally);
+    this.applyTally(tally);
+    if (out.stored) this.events.emit('enqueued');
     return out;
   }
 
-  async putIdempotencyKey(key: IdempotencyKeyRow): Promise<IdempotencyOutcome> {
-    return this.idempotentTx.immediate(key, undefined);
+  async putIdempotencyKey(key: IdempotencyKeyRow): Promise<IdempotencyKeyOutcome> {
+    // Without an invocation there is nothing to refuse.
+    return this.idempotentTx.immediate(key, undefined, newTally()) as IdempotencyKeyOutcome;
   }
 
   async sweepIdempotencyKeys(now: number, batch: number): Promise<number> {
