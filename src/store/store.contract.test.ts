@@ -348,18 +348,39 @@ for (const adapter of adapters) {
       }
       await assert.rejects(store.enqueue(invs[0]!), 'an activation id is queued once');
 
+      // fair across namespaces: each namespace's oldest first (ns1's and ns2's), oldest first within a namespace
       const first = await store.claim('node-a', 2, 10_000);
-      assert.deepEqual(first.map((c) => c.activationId), [invs[0]!.activationId, invs[1]!.activationId]);
+      assert.deepEqual(first.map((c) => c.activationId), [invs[0]!.activationId, invs[3]!.activationId]);
       const { state, attempts, ...rest } = first[0]!;
       assert.deepEqual(rest, invs[0]);
       assert.equal(state, 'running');
       assert.equal(attempts, 1);
       const next = await store.claim('node-b', 10, 10_000);
-      assert.deepEqual(next.map((c) => c.activationId), invs.slice(2).map((i) => i.activationId));
+      assert.deepEqual(next.map((c) => c.activationId), [invs[1]!, invs[2]!, invs[4]!].map((i) => i.activationId));
       assert.deepEqual(await store.claim('node-b', 10, 10_000), [], 'nothing left to claim');
       assert.deepEqual(await store.claim('node-b', 0, 10_000), []);
       assert.equal(await store.countInFlight('ns1'), 3, 'claimed work is still in flight');
       assert.deepEqual(await store.takeExpired('node-c', 10_000, 10), [], 'live leases are not taken');
+    });
+
+    it('queue: claiming is fair across namespaces (a deep backlog never holds back another namespace)', async () => {
+      const { store } = await adapter.open();
+      const backlog = Array.from({ length: 300 }, () => invocation('flood'));
+      await Promise.all(backlog.map((i) => store.enqueue(i)));
+      const lone = invocation('quiet');
+      await store.enqueue(lone);
+      const [a1, a2] = [invocation('also'), invocation('also')];
+      await store.enqueue(a1);
+      await store.enqueue(a2);
+      const got = (await store.claim('n', 1, 10_000)).map((c) => c.activationId);
+      assert.deepEqual(got, [backlog[0]!.activationId], 'round one, oldest head first');
+      const next = (await store.claim('n', 3, 10_000)).map((c) => c.activationId);
+      assert.deepEqual(new Set(next), new Set([lone.activationId, a1.activationId, backlog[1]!.activationId]), 'every namespace before any second');
+      const third = (await store.claim('n', 2, 10_000)).map((c) => c.activationId);
+      assert.deepEqual(third, [backlog[2]!.activationId, a2.activationId].sort((x, y) => (backlog.some((b) => b.activationId === x) ? -1 : 1)));
+      // one namespace left: oldest first, a whole batch
+      const rest = (await store.claim('n', 50, 10_000)).map((c) => c.activationId);
+      assert.deepEqual(rest, backlog.slice(3, 53).map((b) => b.activationId));
     });
 
     it('queue: many concurrent enqueues all land; a duplicate among them is refused alone', async () => {

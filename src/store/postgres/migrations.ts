@@ -48,7 +48,9 @@ export function migrationSql(s: string): string[] {
     `ALTER TABLE ${s}.queue ADD COLUMN IF NOT EXISTS started bigint`,
     // Set when someone waits for the record (run control's ?wait): its completion is then NOTIFYed to every node.
     `ALTER TABLE ${s}.queue ADD COLUMN IF NOT EXISTS watched boolean NOT NULL DEFAULT false`,
-    `CREATE INDEX IF NOT EXISTS queue_queued ON ${s}.queue (seq) WHERE state = 'queued'`,
+    // Fair claiming (issue 9): the namespaces with queued work, and each one's oldest, read off one index.
+    `CREATE INDEX IF NOT EXISTS queue_queued_ns ON ${s}.queue (namespace, seq) WHERE state = 'queued'`,
+    `DROP INDEX IF EXISTS ${s}.queue_queued`,
     `CREATE INDEX IF NOT EXISTS queue_running ON ${s}.queue (lease_until) WHERE state = 'running'`,
     `CREATE INDEX IF NOT EXISTS queue_owner ON ${s}.queue (owner) WHERE state = 'running'`,
     `CREATE INDEX IF NOT EXISTS queue_namespace ON ${s}.queue (namespace)`,

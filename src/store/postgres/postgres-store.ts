@@ -716,7 +716,20 @@ function statements(s: string, channels: Channels) {
       RETURNING activation_id`,
     getKey: `SELECT fingerprint, activation_id FROM ${s}.idempotency_keys WHERE namespace = $1 AND key = $2`,
     sweepKeys: `DELETE FROM ${s}.idempotency_keys WHERE ctid IN (SELECT ctid FROM ${s}.idempotency_keys WHERE expires <= $1 LIMIT $2)`,
-    claim: `WITH c AS (SELECT activation_id FROM ${s}.queue WHERE state = 'queued' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+    // Fair claiming (issue 9): the namespaces with queued work are walked on the index (a loose index scan), each
+    // offers its oldest few, and they are taken round by round (each namespace's oldest, then each one's second, …;
+    // oldest first within a round), so one namespace's backlog never holds back another's invocation. Rows another
+    // node holds are skipped; each namespace offers 3 × $2 so a racing claimer still finds enough.
+    claim: `WITH RECURSIVE ns AS (
+        (SELECT namespace FROM ${s}.queue WHERE state = 'queued' ORDER BY namespace LIMIT 1)
+        UNION ALL
+        SELECT (SELECT q.namespace FROM ${s}.queue q WHERE q.state = 'queued' AND q.namespace > ns.namespace ORDER BY q.namespace LIMIT 1)
+        FROM ns WHERE ns.namespace IS NOT NULL),
+      cand AS (SELECT h.activation_id, h.seq, row_number() OVER (PARTITION BY ns.namespace ORDER BY h.seq) AS round
+        FROM ns CROSS JOIN LATERAL (SELECT q.activation_id, q.seq FROM ${s}.queue q
+          WHERE q.state = 'queued' AND q.namespace = ns.namespace ORDER BY q.seq LIMIT $2 * 3) AS h),
+      c AS (SELECT q.activation_id FROM ${s}.queue q JOIN cand ON cand.activation_id = q.activation_id WHERE q.state = 'queued'
+        ORDER BY cand.round, cand.seq LIMIT $2 FOR UPDATE OF q SKIP LOCKED)
       UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1, started = ${NOW_MS}
       FROM c WHERE q.activation_id = c.activation_id
       RETURNING q.payload, q.state, q.attempts, q.seq`,

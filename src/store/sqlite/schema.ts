@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS queue (
   payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS queue_by_state ON queue (state, seq);
+-- Fair claiming (issue 9): the namespaces with queued work, and each one's oldest, read off this index.
+CREATE INDEX IF NOT EXISTS queue_queued_by_ns ON queue (namespace, seq) WHERE state = 'queued';
 -- Every index is written on each enqueue/claim/complete: in-flight counts are kept in memory and lease renewal
 -- walks the running rows, so the queue needs no other index.
 DROP INDEX IF EXISTS queue_by_namespace;

@@ -77,6 +77,7 @@ class SqliteStore implements Store {
   private liveEnded: string[] = [];
   private readonly liveTx: (namespace: string, id: string, b: LiveLogsAppend) => void;
   private readonly sweepTx: (before: number, batch: number) => number;
+  private readonly claimTx: (owner: string, max: number, leaseMs: number) => Row[];
   private readonly completeTx: (records: ActivationRecord[]) => Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }>;
   /**
    * Queued + running invocations per namespace, read from the table once and then kept in step with enqueue and
@@ -141,6 +142,16 @@ class SqliteStore implements Store {
       claim: p(
         `UPDATE queue SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1, started = ?
          WHERE seq IN (SELECT seq FROM queue WHERE state = 'queued' ORDER BY seq LIMIT ?)
+         RETURNING seq, payload, attempts`,
+      ),
+      // Fair claiming: the next namespace (in name order) with queued work, and a namespace's oldest queued rows.
+      nextQueuedNs: p(`SELECT namespace FROM queue INDEXED BY queue_queued_by_ns WHERE state = 'queued' AND namespace > ?
+         ORDER BY namespace LIMIT 1`).pluck(),
+      queuedOf: p(`SELECT seq FROM queue INDEXED BY queue_queued_by_ns WHERE state = 'queued' AND namespace = ?
+         ORDER BY seq LIMIT ?`).pluck(),
+      claimSeqs: p(
+        `UPDATE queue SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1, started = ?
+         WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'queued'
          RETURNING seq, payload, attempts`,
       ),
       renew: p("UPDATE queue SET lease_until = ? WHERE owner = ? AND state = 'running'"),
@@ -210,6 +221,22 @@ class SqliteStore implements Store {
       this.addCounts(countDeltas(gone.map((g) => ({ namespace: g.namespace, filterKey: g.filter_key, statusCode: g.status_code ?? 0, start: g.start })), -1));
       if (gone.length < batch) this.st.pruneCounts!.run();
       return gone.length;
+    });
+    // Fair claiming (issue 9): with several namespaces queued, each one's oldest goes first, then each one's second,
+    // and so on (oldest first within a round), so one namespace's backlog never holds back another's invocation.
+    // One namespace queued (the common case): oldest first, as a single statement.
+    this.claimTx = this.db.transaction((owner: string, max: number, leaseMs: number): Row[] => {
+      const now = Date.now();
+      const names: string[] = [];
+      for (let n = this.st.nextQueuedNs!.get('') as string | undefined; n !== undefined; n = this.st.nextQueuedNs!.get(n) as string | undefined) {
+        names.push(n);
+      }
+      if (names.length <= 1) return this.st.claim!.all(owner, now + leaseMs, now, max) as Row[];
+      const picks: Array<{ seq: number; round: number }> = [];
+      for (const n of names) (this.st.queuedOf!.all(n, max) as number[]).forEach((seq, round) => picks.push({ seq, round }));
+      picks.sort((a, b) => a.round - b.round || a.seq - b.seq);
+      const seqs = picks.slice(0, max).map((x) => x.seq);
+      return this.st.claimSeqs!.all(owner, now + leaseMs, now, JSON.stringify(seqs)) as Row[];
     });
     this.liveTx = this.db.transaction((namespace: string, id: string, b: LiveLogsAppend) => {
       const now = Date.now();
@@ -424,8 +451,7 @@ class SqliteStore implements Store {
 
   async claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]> {
     if (max <= 0) return [];
-    const now = Date.now();
-    const rows = this.st.claim!.all(owner, now + leaseMs, now, max) as Row[];
+    const rows = this.claimTx(owner, max, leaseMs);
     return rows.sort((a, b) => a.seq - b.seq).map(claimed);
   }
 
