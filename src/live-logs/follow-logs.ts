@@ -1,7 +1,7 @@
 // GET …/activations/{id}/logs?follow=true (§4.5): the lines of an activation as server-sent events (or raw lines
 // with Accept: text/plain), stored lines first, then each batch as it is written, then `end`. A follower is woken by
-// the store (in-process for SQLite, NOTIFY on PostgreSQL); a slow check every second covers a run that ends before
-// it wrote any live line on another node.
+// the store (in-process for SQLite, NOTIFY on PostgreSQL; it marks the activation watched so its completion is
+// announced across nodes); a slow check every 5 s is only a safety net.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ActivationRecord } from '../types.js';
 import type { Store } from '../store/store.js';
@@ -156,7 +156,8 @@ export class LogFollowers {
       else void pull();
     });
     const ping = setInterval(() => !closed && sse && raw.write(': ping\n\n'), this.o.pingMs ?? 15_000);
-    const recheck = setInterval(() => void pull(), this.o.recheckMs ?? 1000);
+    // A safety net only (a notification lost with a dropped database connection): wake-ups come from the store.
+    const recheck = setInterval(() => void pull(), this.o.recheckMs ?? 5000);
     const lifetime = setTimeout(() => {
       event('timeout', { from: after });
       close();
@@ -167,7 +168,9 @@ export class LogFollowers {
     if (record) ended(record);
     else {
       showLive(live!);
-      void pull(); // lines written between the first read and the subscription
+      // Asks for this activation's completion to be announced to every node (PostgreSQL NOTIFY), so a run on another
+      // node that ends before writing a live line wakes this follower too; then reads what came meanwhile.
+      void store.watchInFlight(namespace, id).catch(() => undefined).finally(() => void pull());
     }
     await finished;
   }
