@@ -165,7 +165,16 @@ export interface Invocation {
   ttlMs?: number;
 }
 
-export type QueueState = 'queued' | 'running';
+export type QueueState = 'queued' | 'running' | 'cancelling';
+
+/** A cancel request as stored on the queue row (src/cancel/): who asked, when, why. */
+export interface CancelRequest {
+  /** Epoch ms the cancel was accepted (the compare-and-set to `cancelling`). */
+  requestedAt: number;
+  /** The subject of the key that asked. */
+  by: string;
+  reason?: string;
+}
 
 /** An invocation still in the queue table, as run control shows it (no params, no payload). */
 export interface InFlightEntry {
@@ -184,6 +193,8 @@ export interface InFlightEntry {
   cause?: string;
   /** Where the action lives (owner namespace, "pkg/name" or "name"): its limits bound a live-log stream. */
   action: { namespace: string; name: string };
+  /** Set while `cancelling`. */
+  cancel?: CancelRequest;
 }
 
 export interface InFlightListFilter extends ActivationListFilter {
@@ -193,6 +204,8 @@ export interface InFlightListFilter extends ActivationListFilter {
 export interface ClaimedInvocation extends Invocation {
   state: QueueState;
   attempts: number;
+  /** Present when the row is `cancelling` (a takeover of a dead node's cancel). */
+  cancel?: CancelRequest;
 }
 
 export interface ActivationListFilter {

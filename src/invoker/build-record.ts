@@ -1,7 +1,8 @@
 // Turns a run outcome (or a failure to run) into the activation record (§4, D1, D13).
-import type { ActionDoc, ActivationRecord, ActivationResponse, ClaimedInvocation, KeyValue } from '../types.js';
+import type { ActionDoc, ActivationRecord, ActivationResponse, CancelRequest, ClaimedInvocation, KeyValue } from '../types.js';
 import { STATUS_TEXT } from '../types.js';
 import type { RunOutcome } from '../runtime/runtime.js';
+import { asCancelled, CANCELLED_MESSAGE } from '../cancel/cancelled-record.js';
 
 function resultSize(result: unknown): number {
   return Buffer.byteLength(JSON.stringify(result ?? {}));
@@ -74,6 +75,29 @@ export function expiredRecord(inv: ClaimedInvocation, ttlMs: number, action?: Ac
   const own = r.annotations.length - (inv.annotations?.length ?? 0);
   r.annotations.splice(own, 0, { key: 'expired', value: true });
   return r;
+}
+
+/**
+ * A cancelled activation's record (§4.4): `run` is what ran until the kill (timings, logs up to it); without it the
+ * work never started (start = end = now, duration 0, no logs).
+ */
+export function cancelledRecord(
+  inv: ClaimedInvocation,
+  cancel: CancelRequest,
+  action: ActionDoc | undefined,
+  run?: Pick<RunOutcome, 'start' | 'end' | 'logs' | 'initTime'>,
+): ActivationRecord {
+  const now = Date.now();
+  const outcome: RunOutcome = {
+    statusCode: 2,
+    result: { error: CANCELLED_MESSAGE },
+    logs: run?.logs ?? [],
+    start: run?.start ?? now,
+    end: run?.end ?? now,
+    timeout: false,
+    ...(run?.initTime !== undefined ? { initTime: run.initTime } : {}),
+  };
+  return asCancelled(action ? buildRecord(inv, action, outcome) : internalErrorRecord(inv, CANCELLED_MESSAGE), cancel);
 }
 
 export const INTERRUPTED_MESSAGE =

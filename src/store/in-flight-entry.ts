@@ -2,8 +2,10 @@
 // adapters use these so an in-flight entry looks the same on SQLite and PostgreSQL.
 import type { InFlightEntry, InFlightListFilter, Invocation, QueueState } from '../types.js';
 import { activationFilterKey } from './store.js';
+import { parseCancel } from '../cancel/cancelled-record.js';
 
-export function inFlightEntry(inv: Invocation, state: QueueState, started: number | string | null | undefined): InFlightEntry {
+export function inFlightEntry(inv: Invocation, state: QueueState, started: number | string | null | undefined, cancelText?: unknown): InFlightEntry {
+  const cancel = state === 'cancelling' ? parseCancel(cancelText) : undefined;
   return {
     activationId: inv.activationId,
     namespace: inv.namespace,
@@ -15,6 +17,7 @@ export function inFlightEntry(inv: Invocation, state: QueueState, started: numbe
     filterKey: activationFilterKey({ name: inv.actionName, annotations: inv.annotations ?? [] }),
     ...(inv.cause ? { cause: inv.cause } : {}),
     action: { namespace: inv.actionNamespace, name: inv.actionName },
+    ...(cancel ? { cancel } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import type { ActionDoc, ActivationCursor, ActivationListFilter, ActivationRecor
 import { listOrder } from './activation-pages.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import { openPostgresStore, PostgresStore } from './postgres/postgres-store.js';
+import { asCancelled, isCancelledRecord } from '../cancel/cancelled-record.js';
 
 const PG_URL = process.env.FLARE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -554,6 +555,114 @@ for (const adapter of adapters) {
       await store.complete([]);
     });
 
+    it('cancel: cancelInFlight is a compare-and-set on the queue row (queued, running, cancelling, gone)', async () => {
+      const { store } = await adapter.open();
+      const heard: Array<[string, string]> = [];
+      store.onCancelRequested((id, c) => heard.push([id, c.by]));
+      const queued = invocation('cx', { received: 1_000 });
+      const running = invocation('cx');
+      await store.enqueue(running);
+      assert.equal((await store.claim('node-a', 1, 10_000)).length, 1);
+      await store.enqueue(queued);
+      const c1 = { requestedAt: Date.now(), by: 'alice', reason: 'wrong input' };
+      assert.equal(await store.cancelInFlight('other', queued.activationId, c1, 5_000), undefined, 'other namespace');
+      assert.equal(await store.cancelInFlight('cx', id(), c1, 5_000), undefined, 'unknown');
+      const q = await store.cancelInFlight('cx', queued.activationId, c1, 5_000);
+      assert.equal(q?.previous, 'queued');
+      assert.equal(q?.invocation.activationId, queued.activationId);
+      assert.deepEqual(q?.invocation.params, queued.params);
+      assert.deepEqual(await store.claim('node-b', 10, 10_000), [], 'a cancelled queued row is never claimed');
+      const e = await store.getInFlight('cx', queued.activationId);
+      assert.equal(e?.state, 'cancelling');
+      assert.deepEqual(e?.cancel, c1);
+      assert.equal(e?.start, undefined, 'it never started');
+      // running: moved to cancelling, its owner is told (in-process and, on PostgreSQL, by NOTIFY)
+      const r = await store.cancelInFlight('cx', running.activationId, { requestedAt: Date.now(), by: 'bob' }, 5_000);
+      assert.equal(r?.previous, 'running');
+      await until('owner told', () => heard.some(([i]) => i === running.activationId));
+      assert.equal(heard.filter(([i]) => i === queued.activationId).length, 0, 'a queued cancel has no one to tell');
+      // cancelling: nothing changes, the first cancel stays
+      const again = await store.cancelInFlight('cx', queued.activationId, { requestedAt: Date.now(), by: 'carol' }, 5_000);
+      assert.equal(again?.previous, 'cancelling');
+      assert.deepEqual(again?.cancel, c1);
+      assert.deepEqual((await store.listInFlight({ namespace: 'cx', states: ['cancelling'], limit: 10, skip: 0 })).map((x) => x.activationId).sort(), [queued.activationId, running.activationId].sort());
+      assert.equal((await store.listInFlight({ namespace: 'cx', states: ['queued', 'running'], limit: 10, skip: 0 })).length, 0);
+      // lease renewal covers cancelling rows of the owner
+      await store.renewLeases('node-a', 60_000);
+      assert.equal(await store.countInFlight('cx'), 2, 'still in flight until the record');
+      // finished: the row is gone
+      await store.complete([asCancelled(record('cx', 'hello', ++clock, { activationId: queued.activationId }), c1)]);
+      assert.equal(await store.cancelInFlight('cx', queued.activationId, c1, 5_000), undefined);
+    });
+
+    it('cancel: a completion that lands after the cancel is stored cancelled; exactly one record in a race', async () => {
+      const { store } = await adapter.open();
+      const cancel = { requestedAt: Date.now(), by: 'alice' };
+      // completion after the cancel: the result is discarded, the record is the cancelled one (logs kept)
+      const late = invocation('cr');
+      await store.enqueue(late);
+      await store.claim('n', 1, 10_000);
+      await store.cancelInFlight('cr', late.activationId, cancel, 5_000);
+      const done: Array<[string, ActivationRecord | undefined]> = [];
+      store.onCompleted((i, rec) => done.push([i, rec]));
+      await store.complete([record('cr', 'hello', ++clock, { activationId: late.activationId, result: { v: 'late' } })]);
+      const stored = (await store.getActivation('cr', late.activationId))!;
+      assert.ok(isCancelledRecord(stored), JSON.stringify(stored));
+      assert.equal(stored.statusCode, 2);
+      assert.deepEqual(stored.response.result, { error: 'The activation was cancelled.' });
+      assert.equal(stored.response.status, 'action developer error');
+      assert.deepEqual(stored.logs, ['2024-01-01T00:00:00.000Z stdout: hi']);
+      assert.equal(await store.getInFlight('cr', late.activationId), undefined);
+      await until('completion announced', () => done.some(([i]) => i === late.activationId));
+      // a second (cancelled) record changes nothing
+      await store.complete([asCancelled(record('cr', 'hello', ++clock, { activationId: late.activationId, result: { v: 'x' } }), { ...cancel, by: 'x' })]);
+      assert.deepEqual(await store.getActivation('cr', late.activationId), stored);
+      // completion before the cancel: the cancel finds nothing
+      const early = invocation('cr');
+      await store.enqueue(early);
+      await store.claim('n', 1, 10_000);
+      await store.complete([record('cr', 'hello', ++clock, { activationId: early.activationId })]);
+      assert.equal(await store.cancelInFlight('cr', early.activationId, cancel, 5_000), undefined);
+      assert.equal((await store.getActivation('cr', early.activationId))?.statusCode, 0);
+      // races: cancel and completion at once, many times: one record each, and it agrees with the cancel's answer
+      for (let k = 0; k < 20; k++) {
+        const inv = invocation('cr');
+        await store.enqueue(inv);
+        await store.claim('n', 1, 10_000);
+        const [outcome] = await Promise.all([
+          store.cancelInFlight('cr', inv.activationId, cancel, 5_000),
+          store.complete([record('cr', 'hello', ++clock, { activationId: inv.activationId })]),
+        ]);
+        const rec = (await store.getActivation('cr', inv.activationId))!;
+        assert.ok(rec, 'one record');
+        assert.equal(isCancelledRecord(rec), outcome !== undefined, `cancel ${outcome ? 'won' : 'lost'}; record ${JSON.stringify(rec.response)}`);
+        assert.equal(await store.getInFlight('cr', inv.activationId), undefined);
+      }
+      assert.equal(await store.countInFlight('cr'), 0);
+    });
+
+    it('cancel: a dead node\'s cancelling rows are taken over with their cancel (they end cancelled, never re-run)', async () => {
+      const { store } = await adapter.open();
+      const running = invocation('cd');
+      const queued = invocation('cd');
+      await store.enqueue(running);
+      await store.claim('dead', 1, 200);
+      await store.enqueue(queued);
+      const cancel = { requestedAt: Date.now(), by: 'alice', reason: 'stop' };
+      await store.cancelInFlight('cd', running.activationId, cancel, 200);
+      await store.cancelInFlight('cd', queued.activationId, cancel, 200);
+      assert.deepEqual(await store.takeExpired('rescuer', 5_000, 10), [], 'leases still valid');
+      await sleep(400);
+      const taken = await store.takeExpired('rescuer', 5_000, 10);
+      assert.deepEqual(taken.map((t) => t.activationId).sort(), [running.activationId, queued.activationId].sort());
+      for (const t of taken) {
+        assert.equal(t.state, 'cancelling');
+        assert.deepEqual(t.cancel, cancel);
+      }
+      assert.deepEqual(await store.takeExpired('rescuer-2', 5_000, 10), [], 'exactly once');
+      assert.deepEqual(await store.claim('x', 10, 5_000), [], 'never claimed again');
+    });
+
     it('activations: list order, paging, since/upto inclusive, name filter keys, summaries, counts', async () => {
       const { store } = await adapter.open();
       const t = 1_800_000_000_000;
@@ -869,6 +978,25 @@ for (const adapter of adapters) {
         assert.deepEqual((await b.readLiveLogs('ns', inv.activationId, 0)).lines, [{ seq: 1, line: 'x' }]);
         await a.complete([record('ns', 'hello', ++clock, { activationId: inv.activationId })]);
         await until('B hears the end', () => heard.some(([id, e]) => id === inv.activationId && e));
+      });
+
+      it('postgres: a cancel is announced to the other node holding the run, and its cancelled record comes back', async () => {
+        const { store: a, url } = await adapter.open();
+        const b = (await openPostgresStore(url)) as PostgresStore;
+        opened.push(b);
+        const heardB: Array<[string, string | undefined]> = [];
+        b.onCancelRequested((i, c) => heardB.push([i, c.reason]));
+        const doneA: string[] = [];
+        a.onCompleted((i) => doneA.push(i));
+        const inv = invocation('ns'); // non-blocking: only the cancel's watched mark announces its record
+        await a.enqueue(inv);
+        assert.equal((await b.claim('b', 1, 10_000)).length, 1);
+        const cancel = { requestedAt: Date.now(), by: 'alice', reason: 'é ' + 'x'.repeat(900) };
+        assert.equal((await a.cancelInFlight('ns', inv.activationId, cancel, 5_000))?.previous, 'running');
+        await until('B told to cancel', () => heardB.some(([i]) => i === inv.activationId));
+        assert.equal(heardB[0]![1], cancel.reason, 'the reason travels whole');
+        await b.complete([asCancelled(record('ns', 'hello', ++clock, { activationId: inv.activationId }), cancel)]);
+        await until('A told of the cancelled record', () => doneA.includes(inv.activationId));
       });
 
       it('postgres: a watched (non-blocking) invocation has its completion announced to other nodes', async () => {

@@ -3,6 +3,7 @@
 import type {
   ActivationListFilter,
   ActivationRecord,
+  CancelRequest,
   ClaimedInvocation,
   EntityKind,
   InFlightEntry,
@@ -10,6 +11,7 @@ import type {
   EntityListFilter,
   Invocation,
   NamespaceRow,
+  QueueState,
 } from '../types.js';
 
 /** Activation list item without response/logs/subject (OpenWhisk's list summary, §4.5). */
@@ -32,8 +34,8 @@ export interface PutEntityOptions {
 
 /** What a follower reads of a running activation (§4.5): persisted only for long runs, deleted with the record. */
 export interface LiveLogs {
-  /** 'queued' | 'running' while the invocation is in the queue; undefined once it left it (record or never). */
-  state?: 'queued' | 'running';
+  /** The queue state while the invocation is in the queue; undefined once it left it (record or never). */
+  state?: QueueState;
   /** Lines with seq > afterSeq, in order; seq is the 1-based index the line will have in the record's logs. */
   lines: Array<{ seq: number; line: string }>;
   /** The latest progress value (JSON text) the function published, if any. */
@@ -48,6 +50,18 @@ export interface LiveLogsAppend {
   lines: string[];
   progress?: string;
   truncated?: boolean;
+}
+
+/** What a cancel's compare-and-set found (src/cancel/). */
+export interface CancelOutcome {
+  /**
+   * The state the row was in: `queued` (or `retrying`) and `running` were moved to `cancelling` by this call;
+   * `cancelling` means an earlier cancel won and nothing changed.
+   */
+  previous: QueueState | 'retrying';
+  invocation: Invocation;
+  /** The cancel now stored on the row: this call's, or the earlier one's when it was already cancelling. */
+  cancel: CancelRequest;
 }
 
 export interface EnqueueClaim {
@@ -163,11 +177,11 @@ export interface Store {
    * A claimed invocation counts as started: if its lease expires it is resolved as interrupted, never re-run.
    */
   claim(owner: string, max: number, leaseMs: number): Promise<ClaimedInvocation[]>;
-  /** Extends the leases of everything `owner` holds. */
+  /** Extends the leases of everything `owner` holds (running and cancelling). */
   renewLeases(owner: string, leaseMs: number): Promise<void>;
   /**
    * Takes over invocations whose lease expired (their node died): returns them claimed by `owner`,
-   * so exactly one node resolves each.
+   * so exactly one node resolves each. `cancelling` rows are taken over too (with their `cancel`): they end cancelled.
    */
   takeExpired(owner: string, leaseMs: number, max: number): Promise<ClaimedInvocation[]>;
   /**
@@ -177,9 +191,24 @@ export interface Store {
   countInFlight(namespace: string, atMost?: number): Promise<number>;
   /**
    * Atomically removes each invocation from the queue and stores its record (idempotent by activationId).
-   * Notifies completion listeners.
+   * Notifies completion listeners. The other side of cancelInFlight's compare-and-set: a row that is `cancelling`
+   * accepts only a cancelled record; any other record for it is stored in its cancelled form (asCancelled), so a
+   * result that lands after the cancel won is discarded and exactly one terminal record exists.
    */
   complete(records: ActivationRecord[]): Promise<void>;
+
+  // ---- cancel (src/cancel/) ----
+  /**
+   * The cancel's compare-and-set: a `queued` (or `retrying`) or `running` row of `namespace` becomes `cancelling`
+   * with `cancel` stored on it. A queued row is no longer claimable and is left unowned with a lease of `holdMs`
+   * (the caller writes its record at once; if the caller dies, takeExpired hands it to an invoker, which writes the
+   * cancelled record). A running row keeps its owner, whose invoker is told through onCancelRequested (NOTIFY across
+   * nodes), and is marked watched so its record is announced to every node. A `cancelling` row is left as it is.
+   * Undefined when the invocation is not in the queue (finished, or unknown).
+   */
+  cancelInFlight(namespace: string, activationId: string, cancel: CancelRequest, holdMs: number): Promise<CancelOutcome | undefined>;
+  /** Called on every node when a running invocation was moved to `cancelling` (its owner kills it). */
+  onCancelRequested(listener: (activationId: string, cancel: CancelRequest) => void): () => void;
 
   // ---- live logs of running activations (src/live-logs/) ----
   /** Persists a batch of a running activation's lines / progress and tells followers (NOTIFY across nodes). */

@@ -38,7 +38,7 @@ export function migrationSql(s: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${s}.queue (
        activation_id text PRIMARY KEY,
        namespace text NOT NULL,
-       state text NOT NULL CHECK (state IN ('queued', 'running')),
+       state text NOT NULL,
        owner text,
        lease_until bigint,
        attempts integer NOT NULL DEFAULT 0,
@@ -48,6 +48,12 @@ export function migrationSql(s: string): string[] {
     `ALTER TABLE ${s}.queue ADD COLUMN IF NOT EXISTS started bigint`,
     // Set when someone waits for the record (run control's ?wait): its completion is then NOTIFYed to every node.
     `ALTER TABLE ${s}.queue ADD COLUMN IF NOT EXISTS watched boolean NOT NULL DEFAULT false`,
+    // Run control adds states (cancelling; retrying): the first release's CHECK of two states goes.
+    `ALTER TABLE ${s}.queue DROP CONSTRAINT IF EXISTS queue_state_check`,
+    // The cancel request (JSON: requestedAt, by, reason) of a `cancelling` row (src/cancel/); few rows are ever in
+    // that state, so one small partial index serves lease renewal and the takeover of a dead node's cancels.
+    `ALTER TABLE ${s}.queue ADD COLUMN IF NOT EXISTS cancel text`,
+    `CREATE INDEX IF NOT EXISTS queue_cancelling ON ${s}.queue (lease_until) WHERE state = 'cancelling'`,
     // Fair claiming (issue 9): the namespaces with queued work, and each one's oldest, read off one index.
     `CREATE INDEX IF NOT EXISTS queue_queued_ns ON ${s}.queue (namespace, seq) WHERE state = 'queued'`,
     `DROP INDEX IF EXISTS ${s}.queue_queued`,

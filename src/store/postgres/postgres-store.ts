@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type {
   ActivationRecord,
+  CancelRequest,
   ClaimedInvocation,
   EntityKind,
   EntityListFilter,
@@ -23,6 +24,7 @@ import {
   type AdmissionLimits,
   type AdmissionOutcome,
   type AdmissionRefusal,
+  type CancelOutcome,
   type EnqueueClaim,
   type IdempotencyKeyRow,
   type IdempotencyOutcome,
@@ -40,12 +42,14 @@ import { parsePgUrl, type PgTarget } from './connection-url.js';
 import { migrate } from './migrations.js';
 import { NotifyListener } from './notify-listener.js';
 import { WriteCoalescer } from './write-coalescer.js';
+import { asCancelled, isCancelledRecord, parseCancel } from '../../cancel/cancelled-record.js';
 
 export const CHANNEL_ENQUEUED = 'flare_enqueued';
 export const CHANNEL_COMPLETED = 'flare_completed';
 export const CHANNEL_LIVE = 'flare_live';
+export const CHANNEL_CANCEL = 'flare_cancel';
 
-type Channels = { enqueued: string; completed: string; live: string };
+type Channels = { enqueued: string; completed: string; live: string; cancel: string };
 
 /**
  * NOTIFY channels are database-wide, not per schema: installations sharing a database in different schemas get
@@ -53,9 +57,14 @@ type Channels = { enqueued: string; completed: string; live: string };
  * names. Channel names are identifiers (at most 63 bytes): a long schema name is replaced by a hash.
  */
 export function channelNames(schema: string): Channels {
-  if (schema === 'public') return { enqueued: CHANNEL_ENQUEUED, completed: CHANNEL_COMPLETED, live: CHANNEL_LIVE };
+  if (schema === 'public') return { enqueued: CHANNEL_ENQUEUED, completed: CHANNEL_COMPLETED, live: CHANNEL_LIVE, cancel: CHANNEL_CANCEL };
   const suffix = schema.length <= 40 ? schema : createHash('sha256').update(schema).digest('hex').slice(0, 32);
-  return { enqueued: `${CHANNEL_ENQUEUED}_${suffix}`, completed: `${CHANNEL_COMPLETED}_${suffix}`, live: `${CHANNEL_LIVE}_${suffix}` };
+  return {
+    enqueued: `${CHANNEL_ENQUEUED}_${suffix}`,
+    completed: `${CHANNEL_COMPLETED}_${suffix}`,
+    live: `${CHANNEL_LIVE}_${suffix}`,
+    cancel: `${CHANNEL_CANCEL}_${suffix}`,
+  };
 }
 
 /** Opens (and migrates) the store described by a postgres:// URL; `?schema=name` selects the schema. */
@@ -127,6 +136,7 @@ export class PostgresStore implements Store {
   private readonly ownPids = new Set<number>();
   private readonly enqueuedListeners = new Set<() => void>();
   private readonly completedListeners = new Set<(id: string, record?: ActivationRecord) => void>();
+  private readonly cancelListeners = new Set<(id: string, cancel: CancelRequest) => void>();
   private initialized = false;
   // Concurrent enqueues and completes are sent as one statement each (see write-coalescer.ts).
   private readonly enqueues = new WriteCoalescer<EnqueueItem, AdmissionOutcome>((items) => this.enqueueBatch(items));
@@ -155,7 +165,7 @@ export class PostgresStore implements Store {
     this.listener = new NotifyListener({
       connectionString: target.connectionString,
       applicationName: `flare-listen:${target.schema}`,
-      channels: [this.channels.enqueued, this.channels.completed, this.channels.live],
+      channels: [this.channels.enqueued, this.channels.completed, this.channels.live, this.channels.cancel],
       onNotification: (msg) => this.notified(msg),
       // Wake-ups may have been missed while the connection was down: work may be waiting.
       onReconnect: () => this.fireEnqueued(),
@@ -414,18 +424,47 @@ export class PostgresStore implements Store {
   // ---- run control ----
   async getInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
     const row = (await this.q('getInFlight', [namespace, activationId])).rows[0];
-    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null) : undefined;
+    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null, row.cancel) : undefined;
   }
 
   /** The row lock orders this against the completing DELETE: either it sees watched, or this finds no row. */
   async watchInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
     const row = (await this.q('watchInFlight', [namespace, activationId])).rows[0];
-    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null) : undefined;
+    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null, row.cancel) : undefined;
   }
 
   async listInFlight(f: InFlightListFilter): Promise<InFlightEntry[]> {
     const rows = (await this.q('listInFlight', [f.namespace, f.states])).rows;
-    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(String(r.payload)), r.state as QueueState, r.started as string | null)), f);
+    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(String(r.payload)), r.state as QueueState, r.started as string | null, r.cancel)), f);
+  }
+
+  // ---- cancel ----
+  async cancelInFlight(namespace: string, activationId: string, cancel: CancelRequest, holdMs: number): Promise<CancelOutcome | undefined> {
+    const text = JSON.stringify(cancel);
+    const r = await this.q('cancelInFlight', [namespace, activationId, text, Math.round(holdMs), JSON.stringify({ id: activationId, ...cancel })]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    const previous = String(row.previous) as CancelOutcome['previous'];
+    const invocation = JSON.parse(String(row.payload)) as Invocation;
+    if (previous === 'cancelling') return { previous, invocation, cancel: parseCancel(row.cancel) ?? cancel };
+    // The NOTIFY echo from our own connection is skipped: an invoker in this process hears it here.
+    if (previous === 'running') this.fireCancel(activationId, cancel);
+    return { previous, invocation, cancel };
+  }
+
+  onCancelRequested(listener: (activationId: string, cancel: CancelRequest) => void): () => void {
+    this.cancelListeners.add(listener);
+    return () => this.cancelListeners.delete(listener);
+  }
+
+  private fireCancel(id: string, cancel: CancelRequest): void {
+    for (const l of [...this.cancelListeners]) {
+      try {
+        l(id, cancel);
+      } catch {
+        // a listener's failure must not stop the others
+      }
+    }
   }
 
   async complete(records: ActivationRecord[]): Promise<void> {
@@ -464,9 +503,23 @@ export class PostgresStore implements Store {
       texts.push(JSON.stringify(rec));
       causes.push(rec.cause ?? null);
     }
-    const r = await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts, causes]);
+    const cancelledIds = ids.filter((id) => isCancelledRecord(first.get(id)!));
+    const r = await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts, causes, cancelledIds]);
     const stored = new Map<string, ActivationRecord>();
     for (const id of (r.rows[0]!.inserted as string[] | null) ?? []) stored.set(id, first.get(id)!);
+    // Refused: the row is cancelling (the cancel won the compare-and-set) or another record won. A cancelling row
+    // gets this record in its cancelled form; the conversion is a cancelled record, which the row accepts.
+    const refused = (r.rows[0]!.refused as string[] | null) ?? [];
+    if (refused.length) {
+      const rows = (await this.q('cancellingRows', [refused])).rows;
+      const converted: ActivationRecord[] = [];
+      for (const row of rows) {
+        const cancel = parseCancel(row.cancel);
+        const rec = first.get(String(row.activation_id));
+        if (cancel && rec) converted.push(asCancelled(rec, cancel));
+      }
+      if (converted.length) for (const [id, rec] of await this.completeBatch(converted)) stored.set(id, rec);
+    }
     return stored;
   }
 
@@ -481,7 +534,7 @@ export class PostgresStore implements Store {
     const r = await this.q('liveRead', [activationId, namespace, afterSeq]);
     const row = r.rows[0];
     if (!row?.state) return { lines: [] };
-    const out: LiveLogs = { state: row.state as 'queued' | 'running', lines: (row.lines as LiveLogs['lines'] | null) ?? [] };
+    const out: LiveLogs = { state: row.state as QueueState, lines: (row.lines as LiveLogs['lines'] | null) ?? [] };
     if (row.progress != null) out.progress = String(row.progress);
     if (row.truncated) out.truncated = true;
     return out;
@@ -595,7 +648,14 @@ export class PostgresStore implements Store {
     if (this.ownPids.has(msg.processId)) return;
     if (msg.channel === this.channels.enqueued) this.fireEnqueued();
     else if (msg.channel === this.channels.completed && msg.payload) this.fireCompleted(msg.payload);
-    else if (msg.channel === this.channels.live && msg.payload) {
+    else if (msg.channel === this.channels.cancel && msg.payload) {
+      try {
+        const { id, ...cancel } = JSON.parse(msg.payload) as CancelRequest & { id: string };
+        this.fireCancel(id, cancel);
+      } catch {
+        // not ours
+      }
+    } else if (msg.channel === this.channels.live && msg.payload) {
       const [id, what] = msg.payload.split(' ');
       this.fireLive(id!, what === 'end');
     }
@@ -733,24 +793,48 @@ function statements(s: string, channels: Channels) {
       UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1, started = ${NOW_MS}
       FROM c WHERE q.activation_id = c.activation_id
       RETURNING q.payload, q.state, q.attempts, q.seq`,
-    renewLeases: `UPDATE ${s}.queue SET lease_until = ${NOW_MS} + $2 WHERE owner = $1 AND state = 'running'`,
-    takeExpired: `WITH c AS (SELECT activation_id FROM ${s}.queue WHERE state = 'running' AND lease_until < ${NOW_MS}
-        ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+    // Cancelling rows keep their lease while their invoker kills the run (each kind through its own partial index).
+    renewLeases: `WITH c AS (UPDATE ${s}.queue SET lease_until = ${NOW_MS} + $2 WHERE state = 'cancelling' AND owner = $1)
+      UPDATE ${s}.queue SET lease_until = ${NOW_MS} + $2 WHERE owner = $1 AND state = 'running'`,
+    // A dead node's cancelling rows are taken over too: they end cancelled (src/cancel/), never re-run.
+    takeExpired: `WITH r AS (SELECT activation_id FROM ${s}.queue WHERE state = 'running' AND lease_until < ${NOW_MS}
+        ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED),
+      x AS (SELECT activation_id FROM ${s}.queue WHERE state = 'cancelling' AND lease_until < ${NOW_MS}
+        LIMIT $3 FOR UPDATE SKIP LOCKED),
+      c AS (SELECT activation_id FROM r UNION ALL SELECT activation_id FROM x)
       UPDATE ${s}.queue q SET owner = $1, lease_until = ${NOW_MS} + $2
       FROM c WHERE q.activation_id = c.activation_id
-      RETURNING q.payload, q.state, q.attempts, q.seq`,
+      RETURNING q.payload, q.state, q.attempts, q.seq, q.cancel`,
+    // The cancel's compare-and-set (the row lock orders it against complete's DELETE). A queued row is left unowned
+    // with a short lease (its record is written by the caller; takeExpired covers a caller that died); a running one
+    // keeps its owner, who hears the NOTIFY. watched: the record is then announced to every node.
+    cancelInFlight: `WITH o AS (SELECT activation_id, state, payload, cancel FROM ${s}.queue
+        WHERE activation_id = $2 AND namespace = $1 FOR UPDATE),
+      u AS (UPDATE ${s}.queue q SET state = 'cancelling', cancel = $3, watched = true,
+          owner = CASE WHEN o.state = 'running' THEN q.owner ELSE NULL END,
+          lease_until = CASE WHEN o.state = 'running' THEN q.lease_until ELSE ${NOW_MS} + $4 END
+        FROM o WHERE q.activation_id = o.activation_id AND o.state <> 'cancelling' RETURNING q.activation_id),
+      n AS (SELECT pg_notify('${channels.cancel}', $5) FROM o WHERE o.state = 'running' AND EXISTS (SELECT 1 FROM u))
+      SELECT o.state AS previous, o.payload, o.cancel, (SELECT count(*) FROM n) AS notified FROM o`,
+    cancellingRows: `SELECT activation_id, cancel FROM ${s}.queue WHERE activation_id = ANY($1::text[]) AND state = 'cancelling'`,
     countInFlight: `SELECT count(*) AS n FROM ${s}.queue WHERE namespace = $1`,
     countInFlightUpTo: `SELECT count(*) AS n FROM (SELECT 1 FROM ${s}.queue WHERE namespace = $1 LIMIT $2) AS upto`,
     // Completions are announced only for invocations someone waits for (blocking calls, web calls, sequence
     // components): a NOTIFY serialises commits cluster-wide, and non-blocking work has no waiter to wake.
     // The admission rows of the namespaces left are decremented after every delete (the GROUP BY reads d to its
     // end), in namespace order like the enqueue's, so the two never deadlock.
-    complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) RETURNING activation_id, namespace, payload, watched),
+    // A cancelling row is deleted only by a cancelled record ($10): the other side of the cancel's compare-and-set.
+    // A record is stored when its row was deleted here, or when there was no row (a repeated write).
+    complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) AND (state <> 'cancelling' OR activation_id = ANY($10::text[]))
+        RETURNING activation_id, namespace, payload, watched),
       g AS (SELECT namespace, count(*)::int AS c FROM d GROUP BY namespace),
       dec AS (INSERT INTO ${s}.admission AS x (namespace) SELECT namespace FROM g ORDER BY namespace
         ON CONFLICT (namespace) DO UPDATE SET in_flight = greatest(0, x.in_flight - (SELECT g.c FROM g WHERE g.namespace = x.namespace))),
+      ok AS (SELECT t.a FROM unnest($1::text[]) AS t(a)
+        WHERE t.a IN (SELECT activation_id FROM d) OR NOT EXISTS (SELECT 1 FROM ${s}.queue q WHERE q.activation_id = t.a)),
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record, cause)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[], $9::text[])
+          AS u(a, n, k, pk, st, en, sc, rec, ca) WHERE u.a IN (SELECT a FROM ok)
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, namespace, filter_key, pkg_key, status_code, start),
       -- Counters of the records stored (count=true), rows taken in one order so concurrent statements never deadlock.
       c AS (INSERT INTO ${s}.activation_counts AS k (namespace, filter_key, pkg_key, status_code, hour, n)
@@ -759,10 +843,11 @@ function statements(s: string, channels: Channels) {
         ON CONFLICT (namespace, filter_key, status_code, hour) DO UPDATE SET n = k.n + excluded.n),
       n AS (SELECT pg_notify('${channels.completed}', d.activation_id) FROM d WHERE d.watched OR (d.payload::jsonb ->> 'blocking') = 'true'),
       -- The record holds every line now: drop the live copy in the same statement and tell its followers.
-      ll AS (DELETE FROM ${s}.live_logs WHERE activation_id = ANY($1::text[])),
-      ls AS (DELETE FROM ${s}.live_state WHERE activation_id = ANY($1::text[]) RETURNING activation_id),
+      ll AS (DELETE FROM ${s}.live_logs WHERE activation_id IN (SELECT a FROM ok)),
+      ls AS (DELETE FROM ${s}.live_state WHERE activation_id IN (SELECT a FROM ok) RETURNING activation_id),
       le AS (SELECT pg_notify('${channels.live}', ls.activation_id || ' end') FROM ls)
-      SELECT array(SELECT activation_id FROM i) AS inserted, (SELECT count(*) FROM n) + (SELECT count(*) FROM le) AS notified`,
+      SELECT array(SELECT activation_id FROM i) AS inserted, array(SELECT t.a FROM unnest($1::text[]) AS t(a) WHERE t.a NOT IN (SELECT a FROM ok)) AS refused,
+        (SELECT count(*) FROM n) + (SELECT count(*) FROM le) AS notified`,
     // Only while the invocation is still queued (a late flush after the record must leave no orphan rows).
     liveAppend: `WITH q AS (SELECT 1 FROM ${s}.queue WHERE activation_id = $1 AND namespace = $2),
       l AS (INSERT INTO ${s}.live_logs (activation_id, seq, line, created)
@@ -783,9 +868,9 @@ function statements(s: string, channels: Channels) {
       WHERE q.activation_id = $1 AND q.namespace = $2`,
     liveSweepLines: `DELETE FROM ${s}.live_logs WHERE created < $1`,
     liveSweepState: `DELETE FROM ${s}.live_state WHERE created < $1`,
-    getInFlight: `SELECT state, started, payload FROM ${s}.queue WHERE activation_id = $2 AND namespace = $1`,
-    watchInFlight: `UPDATE ${s}.queue SET watched = true WHERE activation_id = $2 AND namespace = $1 RETURNING state, started, payload`,
-    listInFlight: `SELECT state, started, payload FROM ${s}.queue WHERE namespace = $1 AND state = ANY($2::text[])`,
+    getInFlight: `SELECT state, started, payload, cancel FROM ${s}.queue WHERE activation_id = $2 AND namespace = $1`,
+    watchInFlight: `UPDATE ${s}.queue SET watched = true WHERE activation_id = $2 AND namespace = $1 RETURNING state, started, payload, cancel`,
+    listInFlight: `SELECT state, started, payload, cancel FROM ${s}.queue WHERE namespace = $1 AND state = ANY($2::text[])`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
     sweep: `WITH d AS (DELETE FROM ${s}.activations WHERE ctid IN
@@ -869,11 +954,15 @@ function toClaimed(rows: Row[]): ClaimedInvocation[] {
   return rows
     .map((row) => ({ row, seq: Number(row.seq) }))
     .sort((a, b) => a.seq - b.seq)
-    .map(({ row }) => ({
-      ...(JSON.parse(String(row.payload)) as Invocation),
-      state: row.state as ClaimedInvocation['state'],
-      attempts: Number(row.attempts),
-    }));
+    .map(({ row }) => {
+      const cancel = row.state === 'cancelling' ? parseCancel(row.cancel) : undefined;
+      return {
+        ...(JSON.parse(String(row.payload)) as Invocation),
+        state: row.state as ClaimedInvocation['state'],
+        attempts: Number(row.attempts),
+        ...(cancel ? { cancel } : {}),
+      };
+    });
 }
 
 /** exec with `code` put back after `kind` (the wire order kind, code, main?, binary). */

@@ -122,4 +122,6 @@ UPDATE activations SET status_code = json_extract(record, '$.statusCode'), cause
 export const ADDED_COLUMNS: Array<{ table: string; column: string; type: string }> = [
   // Epoch ms of the claim (the "running" commit), set by the claim statement itself: no extra write.
   { table: 'queue', column: 'started', type: 'INTEGER' },
+  // The cancel request (JSON: requestedAt, by, reason) of a `cancelling` row (src/cancel/).
+  { table: 'queue', column: 'cancel', type: 'TEXT' },
 ];

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type {
   ActivationListFilter,
   ActivationRecord,
+  CancelRequest,
   ClaimedInvocation,
   EntityKind,
   EntityListFilter,
@@ -21,6 +22,7 @@ import {
   type ActivationSummary,
   type AdmissionLimits,
   type AdmissionOutcome,
+  type CancelOutcome,
   type EnqueueClaim,
   type IdempotencyKeyRow,
   type IdempotencyOutcome,
@@ -38,6 +40,7 @@ import { ADDED_COLUMNS } from './schema.js';
 import { filterInFlight, inFlightEntry } from '../in-flight-entry.js';
 import { toSummary } from '../summary.js';
 import { Checkpointer } from './checkpointer.js';
+import { asCancelled, isCancelledRecord, parseCancel } from '../../cancel/cancelled-record.js';
 
 type Row = Record<string, any>;
 
@@ -79,6 +82,7 @@ class SqliteStore implements Store {
   private readonly sweepTx: (before: number, batch: number) => number;
   private readonly claimTx: (owner: string, max: number, leaseMs: number) => Row[];
   private readonly completeTx: (records: ActivationRecord[]) => Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }>;
+  private readonly cancelTx: Database.Transaction<(namespace: string, id: string, cancel: CancelRequest, holdMs: number) => CancelOutcome | undefined>;
   /**
    * Queued + running invocations per namespace, read from the table once and then kept in step with enqueue and
    * complete (one node owns a SQLite file), so the concurrency throttle costs no scan of a long backlog.
@@ -154,16 +158,20 @@ class SqliteStore implements Store {
          WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'queued'
          RETURNING seq, payload, attempts`,
       ),
-      renew: p("UPDATE queue SET lease_until = ? WHERE owner = ? AND state = 'running'"),
+      renew: p("UPDATE queue SET lease_until = ? WHERE owner = ? AND state IN ('running', 'cancelling')"),
+      // A dead node's cancelling rows too: they end cancelled (src/cancel/), never re-run.
       takeExpired: p(
         `UPDATE queue SET owner = ?, lease_until = ?
-         WHERE seq IN (SELECT seq FROM queue WHERE state = 'running' AND lease_until < ? ORDER BY seq LIMIT ?)
-         RETURNING seq, payload, attempts`,
+         WHERE seq IN (SELECT seq FROM queue WHERE state IN ('running', 'cancelling') AND lease_until < ? ORDER BY seq LIMIT ?)
+         RETURNING seq, payload, attempts, state, cancel`,
       ),
+      cancelRow: p('SELECT state, payload, cancel FROM queue WHERE activation_id = ? AND namespace = ?'),
+      cancelRunning: p("UPDATE queue SET state = 'cancelling', cancel = ? WHERE activation_id = ?"),
+      cancelQueued: p("UPDATE queue SET state = 'cancelling', cancel = ?, owner = NULL, lease_until = ? WHERE activation_id = ?"),
       inFlight: p('SELECT count(*) AS n FROM queue WHERE namespace = ?'),
-      getInFlight: p('SELECT state, started, payload FROM queue WHERE activation_id = ? AND namespace = ?'),
-      listInFlight: p('SELECT state, started, payload FROM queue WHERE namespace = ?'),
-      dequeue: p('DELETE FROM queue WHERE activation_id = ?'),
+      getInFlight: p('SELECT state, started, payload, cancel FROM queue WHERE activation_id = ? AND namespace = ?'),
+      listInFlight: p('SELECT state, started, payload, cancel FROM queue WHERE namespace = ?'),
+      dequeue: p('DELETE FROM queue WHERE activation_id = ? RETURNING state, cancel'),
       insAct: p('INSERT OR IGNORE INTO activations (activation_id, namespace, filter_key, start, record, status_code, cause) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       getAct: p('SELECT record FROM activations WHERE activation_id = ? AND namespace = ?'),
       // Records are appended in completion order, so the oldest sit at the front of the rowid order: a sweep deletes
@@ -260,8 +268,14 @@ class SqliteStore implements Store {
     this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
       const done: Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }> = [];
       const counted: Array<{ namespace: string; filterKey: string; statusCode: number; start: number }> = [];
-      for (const r of recs) {
-        const wasQueued = this.st.dequeue!.run(r.activationId).changes === 1;
+      for (let r of recs) {
+        const row = this.st.dequeue!.get(r.activationId) as Row | undefined;
+        const wasQueued = row !== undefined;
+        // The cancel won the compare-and-set: whatever record comes is stored in its cancelled form.
+        if (row?.state === 'cancelling' && !isCancelledRecord(r)) {
+          const cancel = parseCancel(row.cancel);
+          if (cancel) r = asCancelled(r, cancel);
+        }
         const filterKey = activationFilterKey(r);
         const stored = this.st.insAct!.run(r.activationId, r.namespace, filterKey, r.start, JSON.stringify(r), r.statusCode, r.cause ?? null).changes === 1;
         if (stored) counted.push({ namespace: r.namespace, filterKey, statusCode: r.statusCode, start: r.start });
@@ -275,6 +289,17 @@ class SqliteStore implements Store {
       }
       this.addCounts(countDeltas(counted, 1));
       return done;
+    });
+    this.cancelTx = this.db.transaction((namespace: string, id: string, cancel: CancelRequest, holdMs: number): CancelOutcome | undefined => {
+      const row = this.st.cancelRow!.get(id, namespace) as Row | undefined;
+      if (!row) return undefined;
+      const invocation = JSON.parse(row.payload) as Invocation;
+      const previous = row.state as CancelOutcome['previous'];
+      if (previous === 'cancelling') return { previous, invocation, cancel: parseCancel(row.cancel) ?? cancel };
+      const text = JSON.stringify(cancel);
+      if (previous === 'running') this.st.cancelRunning!.run(text, id);
+      else this.st.cancelQueued!.run(text, Date.now() + holdMs, id);
+      return { previous, invocation, cancel };
     });
   }
 
@@ -465,6 +490,17 @@ class SqliteStore implements Store {
     return rows.sort((a, b) => a.seq - b.seq).map(claimed);
   }
 
+  async cancelInFlight(namespace: string, activationId: string, cancel: CancelRequest, holdMs: number): Promise<CancelOutcome | undefined> {
+    const out = this.cancelTx.immediate(namespace, activationId, cancel, holdMs);
+    if (out?.previous === 'running') this.events.emit('cancel', activationId, cancel);
+    return out;
+  }
+
+  onCancelRequested(listener: (activationId: string, cancel: CancelRequest) => void): () => void {
+    this.events.on('cancel', listener);
+    return () => this.events.off('cancel', listener);
+  }
+
   async countInFlight(namespace: string): Promise<number> {
     return this.inFlightBase(namespace);
   }
@@ -529,7 +565,7 @@ class SqliteStore implements Store {
   // ---- run control ----
   async getInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
     const row = this.st.getInFlight!.get(activationId, namespace) as Row | undefined;
-    return row ? inFlightEntry(JSON.parse(row.payload), row.state, row.started) : undefined;
+    return row ? inFlightEntry(JSON.parse(row.payload), row.state, row.started, row.cancel) : undefined;
   }
 
   /** One process owns the file: every completion is announced in-process already. */
@@ -539,7 +575,7 @@ class SqliteStore implements Store {
 
   async listInFlight(f: InFlightListFilter): Promise<InFlightEntry[]> {
     const rows = this.st.listInFlight!.all(f.namespace) as Row[];
-    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(r.payload), r.state, r.started)), f);
+    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(r.payload), r.state, r.started, r.cancel)), f);
   }
 
   // ---- activations ----
@@ -651,7 +687,8 @@ function nsRow(r: Row | undefined): NamespaceRow | undefined {
 }
 
 function claimed(r: Row): ClaimedInvocation {
-  return { ...(JSON.parse(r.payload) as Invocation), state: 'running', attempts: r.attempts };
+  const cancel = r.state === 'cancelling' ? parseCancel(r.cancel) : undefined;
+  return { ...(JSON.parse(r.payload) as Invocation), state: cancel ? 'cancelling' : 'running', attempts: r.attempts, ...(cancel ? { cancel } : {}) };
 }
 
 function entityWhere(f: Omit<EntityListFilter, 'limit' | 'skip'>): { where: string; args: unknown[] } {
