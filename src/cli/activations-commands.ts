@@ -1,4 +1,4 @@
-// `activations get|list|logs|result` (doctl-cli.md §1.5, §2.1, §2.4, §2.7).
+// `activations get|list|logs|result` (doctl-cli.md §1.5, §2.1, §2.4, §2.7), and Flare's `activations cancel`.
 import { followActivation } from '../live-logs/follow-client.js';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -295,6 +295,8 @@ export function registerActivationsCommands(program: Command): void {
     },
   );
 
+  registerCancel(actv);
+
   // result
   const result = withArgs(actv.command('result'), '[<activationId>] [flags]')
     .description('Retrieves the Results for an Activation')
@@ -322,6 +324,29 @@ export function registerActivationsCommands(program: Command): void {
       }
     },
   );
+}
+
+/**
+ * `activations cancel <id> [--reason <text>]` (run-control spec §4.4; not a doctl command): DELETE …/activations/{id}.
+ * Text: one line saying what happened; -o json: the server's answer (the cancelled record, or {activationId, state}).
+ * A finished activation (409) or an unknown id (404) is an error like any other.
+ */
+function registerCancel(actv: Command): void {
+  const cancel = withArgs(actv.command('cancel'), '<activationId> [flags]')
+    .description('Cancels an activation: queued, it never runs; running, it is stopped (SIGTERM, grace, SIGKILL)')
+    .option('--reason <text>', 'why (kept in the record as the cancelReason annotation)');
+  addGlobalFlags(cancel).action(async (args: string[], opts: GlobalOpts & { reason?: string }) => {
+    checkArgs('activations.cancel', args, 1, 1);
+    const client = connectedClient(opts);
+    const id = args[0]!;
+    const res = await client.request<Activation & { state?: string }>('DELETE', actPath(id), { query: { reason: opts.reason } });
+    if (isJson(opts)) {
+      out(jsonText(res.status === 202 ? res.body : activationRecordView(res.body)));
+      return;
+    }
+    if (res.status === 202) out(`Cancelling activation ${id}: it is still stopping (see 'flare activations get ${id}')\n`);
+    else out(`Cancelled activation ${id}\n`);
+  });
 }
 
 /** Polls every 5 s until SIGINT/SIGTERM, which print `\r` and exit 0 (doctl's --follow). */

@@ -8,7 +8,10 @@ import type { Runtime } from '../runtime/runtime.js';
 import { LivePublisher } from '../live-logs/live-publisher.js';
 import type { ActionDoc, ClaimedInvocation, Invocation } from '../types.js';
 import { RecordWriter } from './record-writer.js';
-import { buildRecord, expiredRecord, internalErrorRecord, INTERRUPTED_MESSAGE } from './build-record.js';
+import { buildRecord, cancelledRecord, expiredRecord, internalErrorRecord, INTERRUPTED_MESSAGE } from './build-record.js';
+import { RunCancels } from '../cancel/run-cancels.js';
+import { cancelGraceMs } from '../cancel/cancelled-record.js';
+import { cancelActivation } from '../cancel/cancel-activation.js';
 import { CompletionWaiters } from '../run-control/completion-waiters.js';
 import { runSequence } from './sequence-runner.js';
 import { isSequence, type SequenceExec } from './sequence-components.js';
@@ -43,6 +46,8 @@ export class Invoker {
   /** Sequences waiting for their components: they hold a lease but no executor memory or concurrency slot. */
   private sequences = 0;
   private readonly waiters: CompletionWaiters;
+  /** Cancel signals of the activations running here (src/cancel/). */
+  private readonly cancels: RunCancels;
   private readonly stopping = new AbortController();
   private pumping = false;
   private again = false;
@@ -60,6 +65,7 @@ export class Invoker {
   constructor(private readonly o: InvokerOptions) {
     this.writer = new RecordWriter(o.store, (err) => o.logger.error({ err }, 'writing activation records failed; retrying'), 500, o.metrics ? () => o.metrics!.storeTimer('complete') : undefined);
     this.waiters = new CompletionWaiters(o.store);
+    this.cancels = new RunCancels(o.store);
   }
 
   start(): void {
@@ -92,6 +98,7 @@ export class Invoker {
     this.abandoned = true;
     this.stopping.abort();
     this.waiters.close();
+    this.cancels.close();
     await this.writer.drain();
   }
 
@@ -193,6 +200,8 @@ export class Invoker {
     this.running++;
     const { store, runtime } = this.o;
     let action: ActionDoc | undefined;
+    // Registered before anything awaits, so a cancel arriving from now on reaches this run.
+    const cancel = this.cancels.track(inv.activationId);
     try {
       action = await this.loadAction(inv);
       if (!action) {
@@ -212,7 +221,17 @@ export class Invoker {
         this.schedule();
         try {
           const record = await runSequence(
-            { store, waiters: this.waiters, signal: this.stopping.signal, ...(store.supportsClaimOnEnqueue ? { local: this } : {}) },
+            {
+              store,
+              waiters: this.waiters,
+              signal: this.stopping.signal,
+              cancel: {
+                signal: cancel.signal,
+                request: () => cancel.cancel,
+                component: (id, request) => cancelActivation(store, inv.namespace, id, request).then(() => undefined),
+              },
+              ...(store.supportsClaimOnEnqueue ? { local: this } : {}),
+            },
             inv,
             action as ActionDoc & { exec: SequenceExec },
           );
@@ -249,14 +268,20 @@ export class Invoker {
         ...(inv.apiKey ? { apiKey: inv.apiKey } : {}),
         apiHost: this.o.apiHost(),
         observer: live,
+        signal: cancel.signal,
+        cancelGraceMs: cancelGraceMs(action.annotations),
       });
       // A live write still in progress lands before the record, whose commit then deletes it.
       await live.close();
-      this.finish(buildRecord(inv, action, outcome), inv, outcome.executor);
+      // A run killed by a cancel gets the cancelled record (written now that its sandbox is gone). A cancel that
+      // lost the race to the end of the run still wins in the store: complete() stores the record cancelled.
+      const record = outcome.cancelled && cancel.cancel ? cancelledRecord(inv, cancel.cancel, action, outcome) : buildRecord(inv, action, outcome);
+      this.finish(record, inv, outcome.executor);
     } catch (err) {
       this.o.logger.error({ err, activationId: inv.activationId, namespace: inv.namespace }, 'activation failed inside Flare');
       this.finish(internalErrorRecord(inv, `The action could not be run: ${(err as Error)?.message ?? String(err)}`, action), inv);
     } finally {
+      cancel.done();
       this.running--;
       this.schedule();
     }
@@ -284,6 +309,15 @@ export class Invoker {
       const expired = await this.o.store.takeExpired(this.owner, this.o.leaseMs, 500);
       for (const inv of expired) {
         const action = (await this.o.store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, false))?.doc;
+        if (inv.cancel) {
+          // Its node died while cancelling it (or its canceller died before writing the record): it ends cancelled,
+          // with the lines its node had published live, and is never re-run.
+          const logs = (await this.o.store.readLiveLogs(inv.namespace, inv.activationId, 0).catch(() => undefined))?.lines.map((l) => l.line) ?? [];
+          const now = Date.now();
+          this.writer.write(cancelledRecord(inv, inv.cancel, action, { start: now, end: now, logs }));
+          this.o.logger.warn({ activationId: inv.activationId, namespace: inv.namespace }, 'cancel completed for a stopped node');
+          continue;
+        }
         this.writer.write(internalErrorRecord(inv, INTERRUPTED_MESSAGE, action));
         this.o.logger.warn({ activationId: inv.activationId, namespace: inv.namespace }, 'invocation interrupted: its node stopped before finishing it');
       }

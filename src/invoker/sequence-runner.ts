@@ -4,12 +4,13 @@
 import type { Store } from '../store/store.js';
 import type { CompletionWaiters } from '../run-control/completion-waiters.js';
 import type { LocalInvoker } from '../api/invocations.js';
-import type { ActionDoc, ActivationRecord, ClaimedInvocation, Invocation, KeyValue } from '../types.js';
+import type { ActionDoc, ActivationRecord, CancelRequest, ClaimedInvocation, Invocation, KeyValue } from '../types.js';
 import { STATUS_TEXT } from '../types.js';
 import { newActivationId } from '../ids.js';
 import { annotation } from '../api/action-doc.js';
 import { ApiError } from '../api/errors.js';
 import { buildSequenceRecord } from './build-record.js';
+import { asCancelled, cancelledResponse } from '../cancel/cancelled-record.js';
 import { lookup, queueIdentity, SequenceMessages, type SequenceExec } from './sequence-components.js';
 
 export interface SequenceRunnerOptions {
@@ -21,6 +22,15 @@ export interface SequenceRunnerOptions {
   signal?: AbortSignal;
   /** This node's invoker, when the store can commit an invocation already claimed: components skip the claim trip. */
   local?: LocalInvoker;
+  /**
+   * The sequence's own cancel (src/cancel/): when `signal` aborts, the running component is cancelled, no further
+   * component starts, and the sequence's record is the cancelled one.
+   */
+  cancel?: {
+    signal: AbortSignal;
+    request: () => CancelRequest | undefined;
+    component: (activationId: string, request: CancelRequest) => Promise<void>;
+  };
 }
 
 const RETRIEVE_GRACE_MS = 60_000;
@@ -66,6 +76,7 @@ export async function runSequence(
 
   for (const component of action.exec.components) {
     if (o.signal?.aborted) return undefined;
+    if (o.cancel?.signal.aborted) break;
     // Gone, or no longer shared with this namespace: "does not exist". A store failure is thrown (internal error).
     const target = await lookup(o.store, identity, component).catch((err) => {
       if (err instanceof ApiError) return undefined;
@@ -106,8 +117,12 @@ export async function runSequence(
     }
     if (claim) o.local!.runReserved(child);
     componentIds.push(activationId);
-    const record = await waitOrAbort(waiter, target.doc.limits.timeout + (o.retrieveGraceMs ?? RETRIEVE_GRACE_MS), o.signal);
+    const record = await waitOrAbort(waiter, target.doc.limits.timeout + (o.retrieveGraceMs ?? RETRIEVE_GRACE_MS), o.signal, o.cancel, activationId);
     if (o.signal?.aborted) return undefined;
+    if (o.cancel?.signal.aborted) {
+      if (record) duration += record.duration ?? 0;
+      break;
+    }
     if (!record) {
       response = errorResponse(3, SequenceMessages.retrieveTimeout(activationId));
       break;
@@ -120,28 +135,44 @@ export async function runSequence(
     if (record.statusCode !== 0 || isErrorResult(record.response.result)) break;
   }
 
-  return buildSequenceRecord(inv, action, {
+  const cancel = o.cancel?.signal.aborted ? o.cancel.request() : undefined;
+  const record = buildSequenceRecord(inv, action, {
     start,
     end: Date.now(),
     duration,
-    response: response ?? errorResponse(1, SequenceMessages.componentMissing),
+    response: cancel ? cancelledResponse() : (response ?? errorResponse(1, SequenceMessages.componentMissing)),
     componentIds,
     memory: memory ?? action.limits.memory,
   });
+  return cancel ? asCancelled(record, cancel) : record;
 }
 
-/** Waits for the component's record; an abort (invoker stopping) cancels the wait and its timers. */
+/**
+ * Waits for the component's record; an abort (invoker stopping) cancels the wait and its timers. A cancel of the
+ * sequence cancels the component and goes on waiting for its (cancelled) record: the sequence ends only once the
+ * component's processes are gone.
+ */
 async function waitOrAbort(
   waiter: ReturnType<CompletionWaiters['register']>,
   ms: number,
   signal: AbortSignal | undefined,
+  cancel: SequenceRunnerOptions['cancel'],
+  activationId?: string,
 ): Promise<ActivationRecord | undefined> {
-  if (!signal) return waiter.wait(ms);
   const onAbort = () => waiter.cancel();
-  signal.addEventListener('abort', onAbort, { once: true });
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const onCancel = () => {
+    const request = cancel!.request();
+    if (request && activationId) void cancel!.component(activationId, request).catch(() => undefined);
+  };
+  if (cancel) {
+    if (cancel.signal.aborted) onCancel();
+    else cancel.signal.addEventListener('abort', onCancel, { once: true });
+  }
   try {
     return await waiter.wait(ms);
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', onAbort);
+    cancel?.signal.removeEventListener('abort', onCancel);
   }
 }

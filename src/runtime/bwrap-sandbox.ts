@@ -179,6 +179,7 @@ export class BwrapSandbox implements Sandbox {
       },
       oomKilled: () => cg.oomKilled(),
       pause: (frozen) => cg.freeze(frozen),
+      signal: (_pid, signal) => cg.signalAll(signal),
       async kill(pid) {
         // bwrap dies, its pid-1 child dies with it (--die-with-parent) and so does the whole pid namespace;
         // killing the cgroup's members covers anything caught mid-exit.

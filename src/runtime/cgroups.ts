@@ -13,6 +13,11 @@ export interface ExecutorCgroup {
   oomKilled(): boolean;
   /** Kills every process in the cgroup. */
   killAll(): void;
+  /**
+   * Sends `signal` to every process of the function (cancel's SIGTERM), not to bubblewrap's own processes: they
+   * would tear the pid namespace down at once and leave the function no grace.
+   */
+  signalAll(signal: NodeJS.Signals): void;
   /** True when no process is left. */
   empty(): boolean;
   remove(): void;
@@ -61,6 +66,23 @@ function killPids(procs: string): void {
   for (const pid of pidsIn(procs)) {
     try {
       process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+function signalFunctionPids(procs: string, signal: NodeJS.Signals): void {
+  for (const pid of pidsIn(procs)) {
+    let comm = '';
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // gone
+    }
+    if (comm === 'bwrap') continue;
+    try {
+      process.kill(pid, signal);
     } catch {
       /* gone */
     }
@@ -148,6 +170,9 @@ class V1 implements CgroupManager {
           }
         }
       },
+      signalAll(signal) {
+        signalFunctionPids(join(pids, 'cgroup.procs'), signal);
+      },
       empty() {
         return pidsIn(join(mem, 'cgroup.procs')).length === 0 && pidsIn(join(pids, 'cgroup.procs')).length === 0;
       },
@@ -221,6 +246,9 @@ class V2 implements CgroupManager {
           }
           killPids(join(dir, 'cgroup.procs'));
         }
+      },
+      signalAll(signal) {
+        signalFunctionPids(join(dir, 'cgroup.procs'), signal);
       },
       empty() {
         return pidsIn(join(dir, 'cgroup.procs')).length === 0;

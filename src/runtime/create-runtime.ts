@@ -13,6 +13,7 @@ import type { RunnerCommand, Sandbox } from './sandbox.js';
 import { detectSandbox } from './detect-sandbox.js';
 import { KINDS as OFFERED, PHP_BINARY, resolveKind } from '../kinds.js';
 import { GoBinaryCache } from './go-binary-cache.js';
+import { CANCELLED_MESSAGE } from '../cancel/cancelled-record.js';
 
 export interface RuntimeOptions {
   dataDir: string; // server data dir; executor scratch/code dirs go under join(dataDir, 'executors')
@@ -167,6 +168,7 @@ class PoolRuntime implements Runtime {
   }
 
   private async runInner(req: RunRequest): Promise<RunOutcome> {
+    if (req.signal?.aborted) return this.cancelledEarly(Date.now());
     const action = req.action;
     const kind = this.resolveKind(action.exec.kind);
     const memoryMb = action.limits.memory;
@@ -197,6 +199,10 @@ class PoolRuntime implements Runtime {
       ex = this.takeWarm(key);
       if (ex) start = Date.now();
     }
+    if (req.signal?.aborted) {
+      if (ex) this.release(ex);
+      return this.cancelledEarly(coldStart);
+    }
     if (!ex) {
       // Cold path (stem cell or new process): start covers code preparation and init.
       start = coldStart;
@@ -208,6 +214,7 @@ class PoolRuntime implements Runtime {
       ex ??= this.spawn(kind, memoryMb, req.namespace);
       ex.state = 'busy';
       this.observe(ex, req, logLimit);
+      this.watchCancel(ex, req);
       const family = kind.split(':')[0];
       let file: { file: string; binary: boolean };
       try {
@@ -247,6 +254,7 @@ class PoolRuntime implements Runtime {
         }
       }
       initTime = Date.now() - start;
+      if (ex.cancelKill) return this.cancelledRun(ex, start, initTime, served);
       const failed = mapInit(reply, initTimeout, reply.kind === 'exited' && ex.sandbox.oomKilled());
       if (failed) {
         if (reply.kind !== 'reply') await this.destroy(ex);
@@ -257,6 +265,7 @@ class PoolRuntime implements Runtime {
       ex.key = key;
     } else {
       this.observe(ex, req, logLimit);
+      this.watchCancel(ex, req);
     }
     const deadline = Date.now() + timeoutMs;
     const env: Record<string, string> = {
@@ -270,6 +279,8 @@ class PoolRuntime implements Runtime {
     if (req.apiKey !== undefined) env.__OW_API_KEY = req.apiKey;
     const reply = await ex.exchange({ op: 'run', value: req.params, env }, timeoutMs);
     ex.onProgress = undefined;
+    if (ex.cancelKill) return this.cancelledRun(ex, start, initTime, served);
+    ex.cancelWatch?.();
     // Read the OOM counter before the cgroup goes away with the executor.
     const oom = reply.kind === 'exited' && ex.sandbox.oomKilled();
     // Timeout or death: kill the whole sandbox first so both log streams close.
@@ -282,6 +293,47 @@ class PoolRuntime implements Runtime {
     if (initTime !== undefined) out.initTime = initTime;
     out.executor = served;
     return out;
+  }
+
+  /**
+   * A cancel (req.signal) while `ex` runs: SIGTERM to every process of the function, the grace, then the whole
+   * sandbox is killed. The exchange in progress ends (the process exited) and the run reports it cancelled.
+   */
+  private watchCancel(ex: Executor, req: RunRequest): void {
+    const signal = req.signal;
+    if (!signal) return;
+    const onAbort = () => {
+      if (ex.cancelKill) return;
+      ex.cancelKill = (async () => {
+        const grace = req.cancelGraceMs ?? 0;
+        if (grace > 0) {
+          ex.signal('SIGTERM');
+          await ex.waitExit(grace);
+        }
+        await this.destroy(ex);
+      })();
+    };
+    ex.cancelWatch = () => signal.removeEventListener('abort', onAbort);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** The outcome of a cancelled run, once its sandbox is gone: the logs written up to the kill. */
+  private async cancelledRun(ex: Executor, start: number, initTime: number | undefined, served: RunOutcome['executor']): Promise<RunOutcome> {
+    ex.onProgress = undefined;
+    ex.cancelWatch?.();
+    await ex.cancelKill;
+    const logs = await this.collect(ex, false);
+    const out = this.outcome({ statusCode: 2, result: { error: CANCELLED_MESSAGE }, timeout: false, destroy: true }, logs, start);
+    out.cancelled = true;
+    if (initTime !== undefined) out.initTime = initTime;
+    if (served) out.executor = served;
+    return out;
+  }
+
+  /** Cancelled before an executor was taken: nothing ran. */
+  private cancelledEarly(start: number): RunOutcome {
+    return { statusCode: 2, result: { error: CANCELLED_MESSAGE }, logs: [], start, end: Date.now(), timeout: false, cancelled: true };
   }
 
   /** Starts collecting the activation's logs; its observer (if any) sees lines and progress as they come. */

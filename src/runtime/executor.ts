@@ -48,6 +48,10 @@ export class Executor {
   onProgress?: (json: string) => void;
   /** Called once when the process is gone, whatever the reason. */
   exitHook?: () => void;
+  /** Set when the running activation was cancelled: resolves once the sandbox is gone (never reused). */
+  cancelKill?: Promise<void>;
+  /** Stops watching the running activation's cancel signal. */
+  cancelWatch?: () => void;
 
   constructor(
     id: string,
@@ -110,6 +114,23 @@ export class Executor {
       };
       this.pending = finish;
       this.toChild.write(JSON.stringify(msg) + '\n');
+    });
+  }
+
+  /** Sends `sig` to every process of the function (a cancel's SIGTERM). */
+  signal(sig: NodeJS.Signals): void {
+    this.sandbox.signal?.(this.proc.pid, sig);
+  }
+
+  /** Resolves true once the process has exited, false when `ms` pass first. */
+  waitExit(ms: number): Promise<boolean> {
+    if (this.exited) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      this.exitWaiters.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
     });
   }
 

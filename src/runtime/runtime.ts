@@ -29,6 +29,12 @@ export interface RunRequest {
   apiHost: string;
   /** Sees the lines and progress values while the activation runs. */
   observer?: RunObserver;
+  /**
+   * Aborted when the activation is cancelled (src/cancel/): SIGTERM to every process of the sandbox, `cancelGraceMs`
+   * for the function to clean up, then SIGKILL; run() resolves (outcome.cancelled) only once every process is gone.
+   */
+  signal?: AbortSignal;
+  cancelGraceMs?: number;
 }
 
 export interface RunOutcome {
@@ -46,6 +52,8 @@ export interface RunOutcome {
   initTime?: number;
   /** True when the action hit its time limit. */
   timeout: boolean;
+  /** True when the run was cancelled (its sandbox is gone; logs are those written up to the kill). */
+  cancelled?: boolean;
   /** Which executor served it: a warm one of the same action version, a prewarmed stem cell, or a new one. */
   executor?: 'warm' | 'prewarmed' | 'cold';
 }

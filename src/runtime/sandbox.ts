@@ -32,6 +32,8 @@ export interface SandboxHandle {
   pause?(frozen: boolean): boolean;
   /** Kills the executor and every process it started. */
   kill(pid: number | undefined): Promise<void>;
+  /** Sends `signal` to every process of the function (a cancel's SIGTERM before the grace); optional. */
+  signal?(pid: number | undefined, signal: NodeJS.Signals): void;
   /** Hands a prewarmed stem cell to an action: applies its memory cap. False if that is impossible. */
   assign(memoryMb: number, namespace: string): boolean;
   /** True when the memory cgroup killed a process for exceeding the cap. */
@@ -113,6 +115,14 @@ export class UnsafeSandbox implements Sandbox {
           } catch {
             /* already gone */
           }
+        }
+      },
+      signal(pid, signal) {
+        if (pid === undefined) return;
+        try {
+          process.kill(-pid, signal);
+        } catch {
+          /* gone */
         }
       },
       assign: () => true,
