@@ -3,6 +3,7 @@
 //   BENCH_QUICK=1       fewer iterations
 //   BENCH_STORES=sqlite,postgres   which stores to measure (postgres needs 127.0.0.1:5432)
 //   BENCH_ONLY=live-logs  only the run-control rows (followers, waiters) of each store
+//   BENCH_ONLY=cancel     only the cancel-to-dead rows (bench/cancel.ts)
 import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 500 : 3000;
 const ONLY_LIVE = process.env.BENCH_ONLY === 'live-logs';
+const ONLY_CANCEL = process.env.BENCH_ONLY === 'cancel';
 
 type Row = BenchRow;
 
@@ -400,7 +402,7 @@ async function main(): Promise<void> {
   console.log(`Flare benchmark — ${cpus().length} cores, Node ${process.version}${QUICK ? ' (quick)' : ''}`);
   const fl = await floor();
   const rows: Row[] = [{ name: 'floor: bare Fastify POST', ...fl, unit: 'ms', column: 'floor' }];
-  const stores = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
+  const stores = ONLY_CANCEL ? [] : (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
   for (const store of stores) {
     if (store === 'sqlite') {
       if (!ONLY_LIVE) rows.push(...(await benchFlare('sqlite', 'sqlite')));
@@ -418,8 +420,9 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (!ONLY_LIVE) rows.push(...(await optional('runtime.ts', 'benchRuntime')));
-  if (!ONLY_LIVE) rows.push(...(await optional('postgres.ts', 'benchPostgres')));
+  if (!ONLY_LIVE && !ONLY_CANCEL) rows.push(...(await optional('runtime.ts', 'benchRuntime')));
+  if (!ONLY_LIVE && !ONLY_CANCEL) rows.push(...(await optional('postgres.ts', 'benchPostgres')));
+  if (!ONLY_LIVE) rows.push(...(await optional('cancel.ts', 'benchCancel')));
 
   const pad = (s: string, n: number) => s.padEnd(n);
   console.log();

@@ -83,6 +83,7 @@ export function statusOfEntry(e: InFlightEntry, extra: Record<string, unknown> =
     state: e.state,
     queuedAt: e.queuedAt,
     ...(e.start !== undefined ? { start: e.start, elapsed: Math.max(0, Date.now() - e.start) } : {}),
+    ...(e.cancel ? { cancel: e.cancel } : {}),
     ...extra,
   };
 }
