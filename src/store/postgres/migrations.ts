@@ -132,21 +132,27 @@ export function migrationSql(s: string): string[] {
        expires bigint NOT NULL,
        PRIMARY KEY (namespace, key))`,
     `CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON ${s}.idempotency_keys (expires)`,
-    // Admission (issue 9): one row per namespace counts its queued + running invocations and its current minute's
-    // admissions. Every enqueue and complete updates it in its own statement, so its row lock orders the check and
-    // the insert of concurrent enqueues on every node. `admitted` is how many the last enqueue statement admitted.
-    `CREATE TABLE IF NOT EXISTS ${s}.admission (
+    // Admission (issue 9). In flight = enqueued - done. `admission_counts` (one row per namespace: invocations ever
+    // enqueued, the current minute's admissions, how many the last enqueue statement admitted) is updated by every
+    // enqueue statement, so its row lock orders the check and the insert of concurrent enqueues on every node.
+    // Completions add to `admission_done`, another row, so completing never waits on enqueueing; an enqueue may read
+    // `done` a moment old, which only errs towards refusing.
+    `DROP TABLE IF EXISTS ${s}.admission`,
+    `CREATE TABLE IF NOT EXISTS ${s}.admission_counts (
        namespace text PRIMARY KEY,
-       in_flight integer NOT NULL DEFAULT 0,
+       enqueued bigint NOT NULL DEFAULT 0,
        minute bigint NOT NULL DEFAULT 0,
        minute_count integer NOT NULL DEFAULT 0,
        admitted integer NOT NULL DEFAULT 0) WITH (fillfactor = 50)`,
-    // Queues made before the counter existed get it once (the settings row marks it done).
-    `INSERT INTO ${s}.admission (namespace, in_flight)
+    `CREATE TABLE IF NOT EXISTS ${s}.admission_done (
+       namespace text PRIMARY KEY,
+       done bigint NOT NULL DEFAULT 0) WITH (fillfactor = 50)`,
+    // Queues made before the counters existed get them once (the settings row marks it done).
+    `INSERT INTO ${s}.admission_counts (namespace, enqueued)
        SELECT namespace, count(*) FROM ${s}.queue
-       WHERE NOT EXISTS (SELECT 1 FROM ${s}.settings WHERE key = 'admission_filled') GROUP BY namespace
+       WHERE NOT EXISTS (SELECT 1 FROM ${s}.settings WHERE key = 'admission_counts_filled') GROUP BY namespace
        ON CONFLICT (namespace) DO NOTHING`,
-    `INSERT INTO ${s}.settings (key, value) VALUES ('admission_filled', '1') ON CONFLICT (key) DO NOTHING`,
+    `INSERT INTO ${s}.settings (key, value) VALUES ('admission_counts_filled', '1') ON CONFLICT (key) DO NOTHING`,
     `INSERT INTO ${s}.settings (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
   ];
 }

@@ -735,29 +735,32 @@ function statements(s: string, channels: Channels) {
     // One NOTIFY per statement (listeners only need "work may be waiting"); ON CONFLICT lets the other items of a
     // coalesced batch through when one id is a duplicate.
     //
-    // Admission (issue 9) in the same statement: the namespace's admission row is upserted first (in namespace
-    // order, so batches touching several namespaces never deadlock); a concurrent statement holding that row makes
-    // this one wait and then read the row's committed values, so check and insert are one step on every node.
+    // Admission (issue 9) in the same statement: the namespace's admission_counts row is upserted first (in
+    // namespace order, so batches touching several namespaces never deadlock); a concurrent statement holding that
+    // row makes this one wait and then read the row's committed values, so check and insert are one step on every
+    // node. In flight = enqueued (that row, current) - done (admission_done, as of this statement's snapshot: a
+    // completion committed meanwhile is not seen yet, which only errs towards refusing).
     // $6/$7 are each item's concurrent / per-minute limits (null: not admitted against limits, e.g. a sequence
     // component); of a namespace's limited items the first `admitted` (in batch order) are inserted. An id already
     // queued (or twice in the batch) is left out before counting, so the counter only counts rows it inserts.
     enqueue: `WITH t AS (SELECT DISTINCT ON (a) a, n, p, o, l, cc, cm, ord
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[]) WITH ORDINALITY AS t(a, n, p, o, l, cc, cm, ord)
         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queue q WHERE q.activation_id = t.a) ORDER BY a, ord),
-      per AS (SELECT n, (count(*) FILTER (WHERE cc IS NULL))::int AS u, (count(*) FILTER (WHERE cc IS NOT NULL))::int AS k,
-          coalesce(min(cc), 0) AS cc, coalesce(min(cm), 0) AS cm, floor(extract(epoch from statement_timestamp()) / 60)::bigint AS w
-        FROM t GROUP BY n),
-      c AS (INSERT INTO ${s}.admission AS x (namespace, in_flight, minute, minute_count, admitted)
-        SELECT n, u + adm, w, adm, adm FROM (SELECT per.*, least(k, greatest(0, cc - u), cm) AS adm FROM per) AS f ORDER BY n
-        ON CONFLICT (namespace) DO UPDATE SET (in_flight, minute, minute_count, admitted) = (
-          SELECT x.in_flight + per.u + a.adm, per.w, m.mc + a.adm, a.adm FROM per
+      per AS (SELECT g.*, coalesce((SELECT d.done FROM ${s}.admission_done d WHERE d.namespace = g.n), 0) AS done
+        FROM (SELECT n, (count(*) FILTER (WHERE cc IS NULL))::int AS u, (count(*) FILTER (WHERE cc IS NOT NULL))::int AS k,
+            coalesce(min(cc), 0) AS cc, coalesce(min(cm), 0) AS cm, floor(extract(epoch from statement_timestamp()) / 60)::bigint AS w
+          FROM t GROUP BY n) AS g),
+      c AS (INSERT INTO ${s}.admission_counts AS x (namespace, enqueued, minute, minute_count, admitted)
+        SELECT n, done + u + adm, w, adm, adm FROM (SELECT per.*, least(k, greatest(0, cc - u), cm) AS adm FROM per) AS f ORDER BY n
+        ON CONFLICT (namespace) DO UPDATE SET (enqueued, minute, minute_count, admitted) = (
+          SELECT x.enqueued + per.u + a.adm, per.w, m.mc + a.adm, a.adm FROM per
             CROSS JOIN LATERAL (SELECT CASE WHEN x.minute = per.w THEN x.minute_count ELSE 0 END AS mc) AS m
-            CROSS JOIN LATERAL (SELECT least(per.k, greatest(0, per.cc - x.in_flight - per.u), greatest(0, per.cm - m.mc)) AS adm) AS a
+            CROSS JOIN LATERAL (SELECT least(per.k, greatest(0, per.cc - (x.enqueued - per.done) - per.u), greatest(0, per.cm - m.mc)) AS adm) AS a
           WHERE per.n = x.namespace)
-        RETURNING namespace, in_flight, minute_count, admitted),
-      r AS (SELECT t.*, c.in_flight AS f, c.minute_count AS mc, c.admitted AS adm,
+        RETURNING namespace, enqueued, minute_count, admitted),
+      r AS (SELECT t.*, c.enqueued - per.done AS f, c.minute_count AS mc, c.admitted AS adm,
           row_number() OVER (PARTITION BY t.n, t.cc IS NULL ORDER BY t.ord) AS rk
-        FROM t JOIN c ON c.namespace = t.n),
+        FROM t JOIN c ON c.namespace = t.n JOIN per ON per.n = t.n),
       i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, owner, lease_until, attempts, payload, started)
         SELECT a, n, CASE WHEN o IS NULL THEN 'queued' ELSE 'running' END, o, ${NOW_MS} + l, CASE WHEN o IS NULL THEN 0 ELSE 1 END, p,
           CASE WHEN o IS NULL THEN NULL ELSE ${NOW_MS} END
@@ -777,9 +780,10 @@ function statements(s: string, channels: Channels) {
     getKey: `SELECT fingerprint, activation_id FROM ${s}.idempotency_keys WHERE namespace = $1 AND key = $2`,
     sweepKeys: `DELETE FROM ${s}.idempotency_keys WHERE ctid IN (SELECT ctid FROM ${s}.idempotency_keys WHERE expires <= $1 LIMIT $2)`,
     // Fair claiming (issue 9): the namespaces with queued work are walked on the index (a loose index scan), each
-    // offers its oldest few, and they are taken round by round (each namespace's oldest, then each one's second, …;
-    // oldest first within a round), so one namespace's backlog never holds back another's invocation. Rows another
-    // node holds are skipped; each namespace offers 3 × $2 so a racing claimer still finds enough.
+    // locks its oldest $2 not held by another claimer (SKIP LOCKED, as a plain oldest-first claim would), and they
+    // are taken round by round (each namespace's oldest, then each one's second, …; oldest first within a round), so
+    // one namespace's backlog never holds back another's invocation. Rows locked but not taken are free again when
+    // the statement commits; with one namespace queued this is the plain claim.
     claim: `WITH RECURSIVE ns AS (
         (SELECT namespace FROM ${s}.queue WHERE state = 'queued' ORDER BY namespace LIMIT 1)
         UNION ALL
@@ -787,9 +791,8 @@ function statements(s: string, channels: Channels) {
         FROM ns WHERE ns.namespace IS NOT NULL),
       cand AS (SELECT h.activation_id, h.seq, row_number() OVER (PARTITION BY ns.namespace ORDER BY h.seq) AS round
         FROM ns CROSS JOIN LATERAL (SELECT q.activation_id, q.seq FROM ${s}.queue q
-          WHERE q.state = 'queued' AND q.namespace = ns.namespace ORDER BY q.seq LIMIT $2 * 3) AS h),
-      c AS (SELECT q.activation_id FROM ${s}.queue q JOIN cand ON cand.activation_id = q.activation_id WHERE q.state = 'queued'
-        ORDER BY cand.round, cand.seq LIMIT $2 FOR UPDATE OF q SKIP LOCKED)
+          WHERE q.state = 'queued' AND q.namespace = ns.namespace ORDER BY q.seq LIMIT $2 FOR UPDATE SKIP LOCKED) AS h),
+      c AS (SELECT activation_id FROM cand ORDER BY round, seq LIMIT $2)
       UPDATE ${s}.queue q SET state = 'running', owner = $1, lease_until = ${NOW_MS} + $3, attempts = q.attempts + 1, started = ${NOW_MS}
       FROM c WHERE q.activation_id = c.activation_id
       RETURNING q.payload, q.state, q.attempts, q.seq`,
@@ -821,15 +824,15 @@ function statements(s: string, channels: Channels) {
     countInFlightUpTo: `SELECT count(*) AS n FROM (SELECT 1 FROM ${s}.queue WHERE namespace = $1 LIMIT $2) AS upto`,
     // Completions are announced only for invocations someone waits for (blocking calls, web calls, sequence
     // components): a NOTIFY serialises commits cluster-wide, and non-blocking work has no waiter to wake.
-    // The admission rows of the namespaces left are decremented after every delete (the GROUP BY reads d to its
-    // end), in namespace order like the enqueue's, so the two never deadlock.
+    // Invocations leaving the queue add to their namespace's admission_done row (after every delete: the GROUP BY
+    // reads d to its end; in namespace order, so concurrent completes never deadlock).
     // A cancelling row is deleted only by a cancelled record ($10): the other side of the cancel's compare-and-set.
     // A record is stored when its row was deleted here, or when there was no row (a repeated write).
     complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) AND (state <> 'cancelling' OR activation_id = ANY($10::text[]))
         RETURNING activation_id, namespace, payload, watched),
-      g AS (SELECT namespace, count(*)::int AS c FROM d GROUP BY namespace),
-      dec AS (INSERT INTO ${s}.admission AS x (namespace) SELECT namespace FROM g ORDER BY namespace
-        ON CONFLICT (namespace) DO UPDATE SET in_flight = greatest(0, x.in_flight - (SELECT g.c FROM g WHERE g.namespace = x.namespace))),
+      g AS (SELECT namespace, count(*) AS c FROM d GROUP BY namespace),
+      dn AS (INSERT INTO ${s}.admission_done AS x (namespace, done) SELECT namespace, c FROM g ORDER BY namespace
+        ON CONFLICT (namespace) DO UPDATE SET done = x.done + excluded.done),
       ok AS (SELECT t.a FROM unnest($1::text[]) AS t(a)
         WHERE t.a IN (SELECT activation_id FROM d) OR NOT EXISTS (SELECT 1 FROM ${s}.queue q WHERE q.activation_id = t.a)),
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record, cause)
