@@ -1,5 +1,6 @@
 // Assembles one Flare node for its role: store, bootstrap namespace, API (role all|api), invoker and runtime
 // (role all|invoker), retention sweeper. An invoker-only node serves just a health endpoint.
+import { namespaceDefaults } from './tenants/namespace-limits.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,7 +138,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
     ? new Scheduler({
         store,
         logger,
-        limits: { invocationsPerMinute: config.limits.invocationsPerMinute, concurrentInvocations: config.limits.concurrentInvocations },
+        limits: namespaceDefaults(config.limits),
         now: schedulerClock(process.env),
         metrics,
       })

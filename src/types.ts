@@ -115,9 +115,26 @@ export interface ActivationRecord {
   publish: boolean;
 }
 
+/** A namespace's effective limits (`flare admin namespace limits`): its overrides over the server defaults. */
 export interface NamespaceLimits {
   invocationsPerMinute: number;
   concurrentInvocations: number;
+  firesPerMinute: number;
+  /** Kinds its actions may have; undefined: every kind the server runs. */
+  allowedKinds?: string[];
+  /** Largest memory limit (MB) and time limit (ms) its actions may ask for. */
+  maxMemoryMb: number;
+  maxTimeoutMs: number;
+  /** false: records keep status and timings only (no result, logs or parameters). */
+  storeActivations: boolean;
+}
+
+/** One key of a namespace as `flare admin key list` shows it (never the secret). */
+export interface NamespaceKey {
+  uuid: string;
+  created: number;
+  /** The key the namespace was created with (kept in the namespace row). */
+  first: boolean;
 }
 
 export interface Identity {
@@ -163,6 +180,8 @@ export interface Invocation {
   apiKey?: string;
   /** Queue TTL in ms (`?ttl=` or annotation max-event-age-ms): no attempt starts after received + ttlMs. */
   ttlMs?: number;
+  /** Set (false) only when the namespace does not store results: the record keeps status and timings only. */
+  storeActivations?: false;
 }
 
 export type QueueState = 'queued' | 'running' | 'cancelling';

@@ -4,8 +4,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import type { Identity, NamespaceLimits, NamespaceRow } from '../types.js';
 import { unauthorized } from './errors.js';
+import { effectiveLimits } from '../tenants/namespace-limits.js';
 
-const CACHE_TTL_MS = 5_000;
+// Changes to keys and limits drop the cache at once (Store.onTenantChanged); the TTL bounds a missed notification.
+const CACHE_TTL_MS = 4_000;
 const CACHE_MAX = 10_000;
 
 export function hashKey(key: string): string {
@@ -18,17 +20,29 @@ export function identityOf(row: NamespaceRow, authKey: string, defaults: Namespa
     namespace: row.name,
     uuid: row.uuid,
     authKey,
-    limits: { ...defaults, ...(row.limits ?? {}) },
+    limits: effectiveLimits(defaults, row.limits),
   };
 }
 
 export class Authenticator {
   private readonly cache = new Map<string, { identity: Identity; expires: number }>();
+  /** Bumped when keys or limits change: a verification that began before is not cached. */
+  private generation = 0;
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly store: Store,
-    private readonly defaults: NamespaceLimits,
-  ) {}
+    readonly defaults: NamespaceLimits,
+  ) {
+    this.unsubscribe = store.onTenantChanged(() => {
+      this.generation++;
+      this.cache.clear();
+    });
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
 
   /** Resolves the Authorization header to an identity, or throws a 401 ApiError. */
   async authenticate(header: string | undefined): Promise<Identity> {
@@ -36,8 +50,10 @@ export class Authenticator {
     const now = Date.now();
     const hit = this.cache.get(header);
     if (hit && hit.expires > now) return hit.identity;
+    const generation = this.generation;
     const identity = await this.verify(header);
     if (!identity) throw unauthorized(false);
+    if (generation !== this.generation) return identity;
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(header, { identity, expires: now + CACHE_TTL_MS });
     return identity;
@@ -60,7 +76,7 @@ export class Authenticator {
     if (colon <= 0) return undefined;
     const uuid = decoded.slice(0, colon);
     const key = decoded.slice(colon + 1);
-    const row = await this.store.getNamespaceByUuid(uuid);
+    const row = await this.store.getNamespaceByKey(uuid);
     if (!row) return undefined;
     const expected = Buffer.from(row.keyHash, 'hex');
     const actual = Buffer.from(hashKey(key), 'hex');

@@ -1,4 +1,5 @@
 // Accepting an invocation: throttle, merge parameters, durably enqueue, and (blocking) wait for the record.
+import { checkActionPolicy } from '../tenants/action-policy.js';
 import {
   IdempotencyKeyBusyError,
   type AdmissionOutcome,
@@ -74,6 +75,8 @@ export class InvocationService {
     if (action.finalKeys) {
       for (const k of Object.keys(payload)) if (action.finalKeys.has(k)) throw new ApiError(400, Messages.finalParams);
     }
+    // The namespace's limits may have tightened since its action was written.
+    if (action.ownerNamespace === identity.namespace) checkActionPolicy(action.doc, identity.namespace, identity.limits);
     const activationId = newActivationId();
     const feed = action.ownerNamespace === SYSTEM_NAMESPACE ? annotation(action.doc.annotations, NATIVE_FEED) : undefined;
     if (ALARM_TYPES.includes(feed as AlarmType)) return this.runAlarmFeed(identity, action, feed as AlarmType, payload, activationId, opts);
@@ -97,6 +100,7 @@ export class InvocationService {
     };
     const ttlMs = opts.ttlMs ?? maxEventAge(action.doc.annotations);
     if (ttlMs !== undefined) inv.ttlMs = ttlMs;
+    if (identity.limits.storeActivations === false) inv.storeActivations = false;
     if (opts.idempotency) return this.invokeIdempotent(identity, inv, opts, opts.idempotency);
     const waiter = opts.blocking ? this.waiters.register(identity.namespace, activationId) : undefined;
     const claim = this.local?.reserve();

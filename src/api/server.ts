@@ -1,5 +1,6 @@
 // The HTTP API: a Fastify app with OpenWhisk's conventions (error bodies, transaction ids, CORS) and one plugin
 // per collection. Everything it needs is passed in.
+import { namespaceDefaults } from '../tenants/namespace-limits.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -79,10 +80,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     frameworkErrors,
     clientErrorHandler,
   });
-  const auth = new Authenticator(store, {
-    invocationsPerMinute: config.limits.invocationsPerMinute,
-    concurrentInvocations: config.limits.concurrentInvocations,
-  });
+  const auth = new Authenticator(store, namespaceDefaults(config.limits));
   const waiters = new CompletionWaiters(store);
   const ctx: ApiContext = { ...deps, auth, waiters, entities: new EntityCache(store), invocations: new InvocationService(store, new Throttle(store), waiters, config.idempotencyWindowMs, deps.metrics) };
 
@@ -136,7 +134,10 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
   });
   await app.register(webRoutes, { ctx });
   await app.register(consoleRoutes, { distDir: deps.consoleDir });
-  return { app, invocations: ctx.invocations, close: () => waiters.close() };
+  return { app, invocations: ctx.invocations, close: () => {
+    waiters.close();
+    auth.close();
+  } };
 }
 
 export { sendError };

@@ -7,6 +7,7 @@ import { newAuthKey } from '../ids.js';
 import { parseAuth } from '../bootstrap.js';
 import { isValidName } from '../api/entity-names.js';
 import type { Store } from '../store/store.js';
+import { registerTenantCommands } from './tenant-commands.js';
 
 interface StoreFlags {
   dataDir?: string;
@@ -58,6 +59,8 @@ export function registerAdmin(program: Command): void {
       const rows = await withStore(opts, (store) => store.listNamespaces());
       for (const r of rows) process.stdout.write(`${r.name}\t${r.uuid}\n`);
     });
+
+  registerTenantCommands(admin, ns, storeOptions, withStore);
 
   storeOptions(ns.command('delete <name>').alias('rm').description('delete a namespace, its key and its functions'))
     .action(async (name: string, opts: StoreFlags) => {

@@ -12,6 +12,7 @@ import { buildRecord, cancelledRecord, expiredRecord, internalErrorRecord, INTER
 import { RunCancels } from '../cancel/run-cancels.js';
 import { cancelGraceMs } from '../cancel/cancelled-record.js';
 import { cancelActivation } from '../cancel/cancel-activation.js';
+import { statusOnlyRecord } from '../tenants/unstored-record.js';
 import { CompletionWaiters } from '../run-control/completion-waiters.js';
 import { runSequence } from './sequence-runner.js';
 import { isSequence, type SequenceExec } from './sequence-components.js';
@@ -210,7 +211,7 @@ export class Invoker {
       }
       // Queue TTL: an invocation claimed after received + ttl is resolved without starting.
       if (inv.ttlMs !== undefined && Date.now() > inv.received + inv.ttlMs) {
-        this.finish(expiredRecord(inv, inv.ttlMs, action));
+        this.finish(expiredRecord(inv, inv.ttlMs, action), inv);
         return;
       }
       if (isSequence(action.exec)) {
@@ -246,12 +247,16 @@ export class Invoker {
       for (const p of action.parameters) {
         if (p.init) env[p.key] = typeof p.value === 'string' ? p.value : JSON.stringify(p.value);
       }
-      const live = new LivePublisher({
-        store,
-        namespace: inv.namespace,
-        activationId: inv.activationId,
-        onError: (err) => this.o.logger.warn({ err, activationId: inv.activationId }, 'live logs could not be written'),
-      });
+      // A namespace that stores no results has no live lines written either.
+      const live =
+        inv.storeActivations === false
+          ? undefined
+          : new LivePublisher({
+              store,
+              namespace: inv.namespace,
+              activationId: inv.activationId,
+              onError: (err) => this.o.logger.warn({ err, activationId: inv.activationId }, 'live logs could not be written'),
+            });
       const outcome = await runtime.run({
         activationId: inv.activationId,
         transactionId: inv.transactionId,
@@ -267,12 +272,12 @@ export class Invoker {
         env,
         ...(inv.apiKey ? { apiKey: inv.apiKey } : {}),
         apiHost: this.o.apiHost(),
-        observer: live,
+        ...(live ? { observer: live } : {}),
         signal: cancel.signal,
         cancelGraceMs: cancelGraceMs(action.annotations),
       });
       // A live write still in progress lands before the record, whose commit then deletes it.
-      await live.close();
+      await live?.close();
       // A run killed by a cancel gets the cancelled record (written now that its sandbox is gone). A cancel that
       // lost the race to the end of the run still wins in the store: complete() stores the record cancelled.
       const record = outcome.cancelled && cancel.cancel ? cancelledRecord(inv, cancel.cancel, action, outcome) : buildRecord(inv, action, outcome);
@@ -290,7 +295,7 @@ export class Invoker {
   private finish(record: Parameters<RecordWriter['write']>[0], inv?: Invocation, kind?: StartKind): void {
     // After stop's grace period the records are left to lease expiry (→ interrupted) rather than half-written.
     if (this.abandoned) return;
-    this.writer.write(record);
+    this.writer.write(inv?.storeActivations === false ? statusOnlyRecord(record) : record);
     this.o.metrics?.activationCompleted({
       namespace: record.namespace,
       fn: inv ? inv.actionName : record.name,
@@ -318,7 +323,8 @@ export class Invoker {
           this.o.logger.warn({ activationId: inv.activationId, namespace: inv.namespace }, 'cancel completed for a stopped node');
           continue;
         }
-        this.writer.write(internalErrorRecord(inv, INTERRUPTED_MESSAGE, action));
+        const record = internalErrorRecord(inv, INTERRUPTED_MESSAGE, action);
+        this.writer.write(inv.storeActivations === false ? statusOnlyRecord(record) : record);
         this.o.logger.warn({ activationId: inv.activationId, namespace: inv.namespace }, 'invocation interrupted: its node stopped before finishing it');
       }
       if (expired.length) this.o.logger.warn({ count: expired.length }, 'resolved interrupted invocations of a stopped node');

@@ -104,7 +104,7 @@ export async function lookup(store: Store, identity: Identity, component: string
 
 /** The minimal identity resolveAction needs, rebuilt for work claimed from the queue. */
 export function queueIdentity(namespace: string, subject: string): Identity {
-  return { namespace, subject, uuid: '', authKey: '', limits: { invocationsPerMinute: 0, concurrentInvocations: 0 } };
+  return { namespace, subject, uuid: '', authKey: '', limits: { invocationsPerMinute: 0, concurrentInvocations: 0, firesPerMinute: 0, maxMemoryMb: Infinity, maxTimeoutMs: Infinity, storeActivations: true } };
 }
 
 /** The sequence's own parameters: only the hidden `_actions` (§5.1). */

@@ -10,6 +10,8 @@ import type {
   InFlightListFilter,
   EntityListFilter,
   Invocation,
+  NamespaceKey,
+  NamespaceLimits,
   NamespaceRow,
   QueueState,
 } from '../types.js';
@@ -135,6 +137,26 @@ export interface Store {
   listNamespaces(): Promise<NamespaceRow[]>;
   /** Deletes the namespace with its entities, queued work is left to finish. */
   deleteNamespace(name: string): Promise<boolean>;
+  /**
+   * Replaces the namespace's limit overrides (undefined: back to the server defaults) and tells every node
+   * (onTenantChanged). False if the namespace does not exist.
+   */
+  setNamespaceLimits(name: string, limits: Partial<NamespaceLimits> | undefined): Promise<boolean>;
+
+  // ---- keys: the first key lives in the namespace row, further ones beside it ----
+  /** Adds a key; false if the namespace does not exist or the uuid is taken. */
+  createKey(namespace: string, key: { uuid: string; keyHash: string; created: number }): Promise<boolean>;
+  /** The namespace's live keys, oldest first (no hashes). */
+  listKeys(namespace: string): Promise<NamespaceKey[]>;
+  /** Revokes a key (the first one too) and tells every node; false if the namespace has no such live key. */
+  revokeKey(namespace: string, uuid: string): Promise<boolean>;
+  /** The namespace a key uuid opens, with that key's hash (the row's keyHash and uuid are the key's). */
+  getNamespaceByKey(uuid: string): Promise<NamespaceRow | undefined>;
+  /**
+   * Called when a namespace's limits or keys changed (on any node: NOTIFY on PostgreSQL, a commit by another
+   * connection on SQLite), so cached identities are dropped. `namespace` is '*' when it is not known which.
+   */
+  onTenantChanged(listener: (namespace: string) => void): () => void;
 
   // ---- entities (actions, packages) ----
   /** name is "pkg/name" or "name" for actions, "name" for packages. */

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../server.js';
 import type { Config } from '../../config.js';
 import { runtimesMap } from '../../kinds.js';
+import type { NamespaceLimits } from '../../types.js';
 import { ApiError, Messages } from '../errors.js';
 
 const MB = 1_048_576;
@@ -20,6 +21,19 @@ export function limitsInfo(config: Config): Record<string, number> {
     max_action_memory: l.memoryMax * MB,
     min_action_logs: l.logsMin * MB,
     max_action_logs: l.logsMax * MB,
+  };
+}
+
+/** A namespace's effective limits as GET /api/v1 reports them (allowed_kinds only when restricted). */
+export function namespaceLimitsView(l: NamespaceLimits): Record<string, unknown> {
+  return {
+    invocations_per_minute: l.invocationsPerMinute,
+    concurrent_invocations: l.concurrentInvocations,
+    fires_per_minute: l.firesPerMinute,
+    max_action_memory_mb: l.maxMemoryMb,
+    max_action_timeout_ms: l.maxTimeoutMs,
+    store_activations: l.storeActivations,
+    ...(l.allowedKinds ? { allowed_kinds: l.allowedKinds } : {}),
   };
 }
 
@@ -42,17 +56,22 @@ export async function infoRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContex
     };
   });
 
-  app.get('/api/v1', async () => ({
-    description: 'OpenWhisk API',
-    api_version: '1.0.0',
-    api_version_path: 'v1',
-    build: 'flare',
-    buildno: ctx.serverInfo().version,
-    swagger_paths: { ui: '/docs', 'api-docs': '/api-docs' },
-    limits: limitsInfo(config),
-    runtimes: runtimesMap(),
-    flare: ctx.serverInfo(),
-  }));
+  app.get('/api/v1', async (req) => {
+    // With valid credentials, the caller's namespace and its effective limits (`flare admin namespace limits`).
+    const identity = await ctx.auth.tryAuthenticate(req.headers.authorization);
+    return {
+      description: 'OpenWhisk API',
+      api_version: '1.0.0',
+      api_version_path: 'v1',
+      build: 'flare',
+      buildno: ctx.serverInfo().version,
+      swagger_paths: { ui: '/docs', 'api-docs': '/api-docs' },
+      limits: limitsInfo(config),
+      runtimes: runtimesMap(),
+      flare: ctx.serverInfo(),
+      ...(identity ? { namespace: identity.namespace, namespace_limits: namespaceLimitsView(identity.limits) } : {}),
+    };
+  });
 
   app.get('/api/v1/namespaces', async (req) => {
     const identity = await ctx.auth.authenticate(req.headers.authorization);
@@ -67,13 +86,15 @@ export async function infoRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContex
     return {
       invocationsPerMinute: identity.limits.invocationsPerMinute,
       concurrentInvocations: identity.limits.concurrentInvocations,
-      firesPerMinute: l.firesPerMinute,
+      firesPerMinute: identity.limits.firesPerMinute,
       minActionMemory: l.memoryMin,
-      maxActionMemory: l.memoryMax,
+      maxActionMemory: identity.limits.maxMemoryMb,
       minActionLogs: l.logsMin,
       maxActionLogs: l.logsMax,
       minActionTimeout: l.timeoutMin,
-      maxActionTimeout: l.timeoutMax,
+      maxActionTimeout: identity.limits.maxTimeoutMs,
+      ...(identity.limits.allowedKinds ? { allowedKinds: identity.limits.allowedKinds } : {}),
+      storeActivations: identity.limits.storeActivations,
       minActionConcurrency: 1,
       maxActionConcurrency: 1,
       maxParameterSize: '1 MB',

@@ -48,15 +48,14 @@ export async function updateTrigger(
 class FireThrottle {
   private window = 0;
   private readonly counts = new Map<string, number>();
-  constructor(private readonly perMinute: number) {}
-  check(ns: string): void {
+  check(ns: string, perMinute: number): void {
     const minute = Math.floor(Date.now() / 60_000);
     if (minute !== this.window) {
       this.window = minute;
       this.counts.clear();
     }
     const n = (this.counts.get(ns) ?? 0) + 1;
-    if (n > this.perMinute) throw new ApiError(429, Messages.perMinute(n, this.perMinute));
+    if (n > perMinute) throw new ApiError(429, Messages.perMinute(n, perMinute));
     this.counts.set(ns, n);
   }
 }
@@ -64,7 +63,7 @@ class FireThrottle {
 
 export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
   const { store, config } = ctx;
-  const throttle = new FireThrottle(config.limits.firesPerMinute);
+  const throttle = new FireThrottle();
   const base = '/api/v1/namespaces/:namespace/triggers';
 
   app.get<Req>(base, async (req) => {
@@ -146,7 +145,7 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
       const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
       const payload = req.body;
       if (payload !== undefined && !isDict(payload)) throw badRequest(Messages.malformedBody('The request content must be a JSON object.'));
-      throttle.check(ns);
+      throttle.check(ns, req.identity.limits.firesPerMinute);
       const found = await store.getEntity<TriggerDoc>(ns, 'trigger', req.params.name, false);
       if (!found) throw notFound();
       // No active rule: 204 and no record; otherwise the record lists every rule, inactive ones included (OpenWhisk).

@@ -51,7 +51,7 @@ async function handleWeb(ctx: ApiContext, req: Req, reply: FastifyReply): Promis
   }
   const ownerRow = await store.getNamespace(req.params.namespace);
   if (!ownerRow) throw new ApiError(404, Messages.notFound);
-  const owner = identityOf(ownerRow, '', { invocationsPerMinute: config.limits.invocationsPerMinute, concurrentInvocations: config.limits.concurrentInvocations });
+  const owner = identityOf(ownerRow, '', ctx.auth.defaults);
   let resolved;
   try {
     resolved = await resolveAction(ctx.entities, owner, ownerRow.name, pkg === 'default' ? actionSeg : `${pkg}/${actionSeg}`);

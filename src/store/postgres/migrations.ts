@@ -18,6 +18,13 @@ export function migrationSql(s: string): string[] {
        subject text NOT NULL,
        created bigint NOT NULL,
        limits text)`,
+    // Keys beyond the first (the first is namespaces.uuid/key_hash; key_hash '' there means it was revoked).
+    `CREATE TABLE IF NOT EXISTS ${s}.namespace_keys (
+       uuid text PRIMARY KEY,
+       namespace text NOT NULL,
+       key_hash text NOT NULL,
+       created bigint NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS namespace_keys_by_ns ON ${s}.namespace_keys (namespace, created)`,
     // doc is kept as text (not jsonb) so the document's field order survives; code lives apart so lists and warm
     // invokes never read it.
     `CREATE TABLE IF NOT EXISTS ${s}.entities (

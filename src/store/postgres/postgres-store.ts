@@ -12,6 +12,8 @@ import type {
   InFlightEntry,
   InFlightListFilter,
   Invocation,
+  NamespaceKey,
+  NamespaceLimits,
   NamespaceRow,
   ActivationListFilter,
   QueueState,
@@ -48,8 +50,9 @@ export const CHANNEL_ENQUEUED = 'flare_enqueued';
 export const CHANNEL_COMPLETED = 'flare_completed';
 export const CHANNEL_LIVE = 'flare_live';
 export const CHANNEL_CANCEL = 'flare_cancel';
+export const CHANNEL_TENANTS = 'flare_tenants';
 
-type Channels = { enqueued: string; completed: string; live: string; cancel: string };
+type Channels = { enqueued: string; completed: string; live: string; cancel: string; tenants: string };
 
 /**
  * NOTIFY channels are database-wide, not per schema: installations sharing a database in different schemas get
@@ -57,13 +60,14 @@ type Channels = { enqueued: string; completed: string; live: string; cancel: str
  * names. Channel names are identifiers (at most 63 bytes): a long schema name is replaced by a hash.
  */
 export function channelNames(schema: string): Channels {
-  if (schema === 'public') return { enqueued: CHANNEL_ENQUEUED, completed: CHANNEL_COMPLETED, live: CHANNEL_LIVE, cancel: CHANNEL_CANCEL };
+  if (schema === 'public') return { enqueued: CHANNEL_ENQUEUED, completed: CHANNEL_COMPLETED, live: CHANNEL_LIVE, cancel: CHANNEL_CANCEL, tenants: CHANNEL_TENANTS };
   const suffix = schema.length <= 40 ? schema : createHash('sha256').update(schema).digest('hex').slice(0, 32);
   return {
     enqueued: `${CHANNEL_ENQUEUED}_${suffix}`,
     completed: `${CHANNEL_COMPLETED}_${suffix}`,
     live: `${CHANNEL_LIVE}_${suffix}`,
     cancel: `${CHANNEL_CANCEL}_${suffix}`,
+    tenants: `${CHANNEL_TENANTS}_${suffix}`,
   };
 }
 
@@ -135,6 +139,7 @@ export class PostgresStore implements Store {
   /** Backend pids of this store's pool: their NOTIFY echoes are skipped because listeners already fired locally. */
   private readonly ownPids = new Set<number>();
   private readonly enqueuedListeners = new Set<() => void>();
+  private readonly tenantListeners = new Set<(namespace: string) => void>();
   private readonly completedListeners = new Set<(id: string, record?: ActivationRecord) => void>();
   private readonly cancelListeners = new Set<(id: string, cancel: CancelRequest) => void>();
   private initialized = false;
@@ -165,10 +170,13 @@ export class PostgresStore implements Store {
     this.listener = new NotifyListener({
       connectionString: target.connectionString,
       applicationName: `flare-listen:${target.schema}`,
-      channels: [this.channels.enqueued, this.channels.completed, this.channels.live, this.channels.cancel],
+      channels: [this.channels.enqueued, this.channels.completed, this.channels.live, this.channels.cancel, this.channels.tenants],
       onNotification: (msg) => this.notified(msg),
-      // Wake-ups may have been missed while the connection was down: work may be waiting.
-      onReconnect: () => this.fireEnqueued(),
+      // Wake-ups may have been missed while the connection was down: work may be waiting, keys may have changed.
+      onReconnect: () => {
+        this.fireEnqueued();
+        this.fireTenant('*');
+      },
     });
   }
 
@@ -235,6 +243,43 @@ export class PostgresStore implements Store {
     return r.rows.length ? toNamespace(r.rows[0]!) : undefined;
   }
 
+  async setNamespaceLimits(name: string, limits: Partial<NamespaceLimits> | undefined): Promise<boolean> {
+    const r = await this.q('setNamespaceLimits', [name, limits && Object.keys(limits).length ? JSON.stringify(limits) : null]);
+    const ok = r.rows.length > 0;
+    if (ok) this.fireTenant(name);
+    return ok;
+  }
+
+  // ---- keys ----
+  async createKey(namespace: string, key: { uuid: string; keyHash: string; created: number }): Promise<boolean> {
+    const r = await this.q('createKey', [key.uuid, namespace, key.keyHash, key.created]);
+    const ok = r.rows.length > 0;
+    if (ok) this.fireTenant(namespace);
+    return ok;
+  }
+
+  async listKeys(namespace: string): Promise<NamespaceKey[]> {
+    const r = await this.q('listKeys', [namespace]);
+    return r.rows.map((row) => ({ uuid: String(row.uuid), created: Number(row.created), first: row.first === true }));
+  }
+
+  async revokeKey(namespace: string, uuid: string): Promise<boolean> {
+    const r = await this.q('revokeKey', [namespace, uuid]);
+    const ok = Number(r.rows[0]!.n) > 0;
+    if (ok) this.fireTenant(namespace);
+    return ok;
+  }
+
+  async getNamespaceByKey(uuid: string): Promise<NamespaceRow | undefined> {
+    const r = await this.q('getNamespaceByKey', [uuid]);
+    return r.rows.length ? toNamespace(r.rows[0]!) : undefined;
+  }
+
+  onTenantChanged(listener: (namespace: string) => void): () => void {
+    this.tenantListeners.add(listener);
+    return () => this.tenantListeners.delete(listener);
+  }
+
   async getNamespaceByUuid(uuid: string): Promise<NamespaceRow | undefined> {
     const r = await this.q('getNamespaceByUuid', [uuid]);
     return r.rows.length ? toNamespace(r.rows[0]!) : undefined;
@@ -247,7 +292,9 @@ export class PostgresStore implements Store {
 
   async deleteNamespace(name: string): Promise<boolean> {
     const r = await this.q('deleteNamespace', [name]);
-    return r.rowCount === 1;
+    const deleted = Number(r.rows[0]!.n) === 1;
+    if (deleted) this.fireTenant(name);
+    return deleted;
   }
 
   // ---- entities ----
@@ -647,6 +694,7 @@ export class PostgresStore implements Store {
     // Our own statements' notifications were already delivered in-process (with the record at hand).
     if (this.ownPids.has(msg.processId)) return;
     if (msg.channel === this.channels.enqueued) this.fireEnqueued();
+    else if (msg.channel === this.channels.tenants) this.fireTenant(msg.payload || '*');
     else if (msg.channel === this.channels.completed && msg.payload) this.fireCompleted(msg.payload);
     else if (msg.channel === this.channels.cancel && msg.payload) {
       try {
@@ -665,6 +713,16 @@ export class PostgresStore implements Store {
     for (const l of [...this.liveListeners]) {
       try {
         l(id, ended);
+      } catch {
+        // a listener's failure must not stop the others
+      }
+    }
+  }
+
+  private fireTenant(namespace: string): void {
+    for (const l of [...this.tenantListeners]) {
+      try {
+        l(namespace);
       } catch {
         // a listener's failure must not stop the others
       }
@@ -711,8 +769,32 @@ function statements(s: string, channels: Channels) {
     getNamespaceByUuid: `SELECT * FROM ${s}.namespaces WHERE uuid = $1`,
     listNamespaces: `SELECT * FROM ${s}.namespaces ORDER BY created, name`,
     deleteNamespace: `WITH e AS (DELETE FROM ${s}.entities WHERE namespace = $1 RETURNING 1),
-      b AS (UPDATE ${s}.entity_epoch SET v = v + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM e))
-      DELETE FROM ${s}.namespaces WHERE name = $1`,
+      b AS (UPDATE ${s}.entity_epoch SET v = v + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM e)),
+      k AS (DELETE FROM ${s}.namespace_keys WHERE namespace = $1),
+      d AS (DELETE FROM ${s}.namespaces WHERE name = $1 RETURNING name),
+      n AS (SELECT pg_notify('${channels.tenants}', name) FROM d)
+      SELECT count(*) AS n FROM d, (SELECT count(*) FROM n) AS notified`,
+    // Limits and keys change with a NOTIFY in the same statement: every node drops its cached identities at once.
+    setNamespaceLimits: `WITH u AS (UPDATE ${s}.namespaces SET limits = $2 WHERE name = $1 RETURNING name),
+      n AS (SELECT pg_notify('${channels.tenants}', name) FROM u)
+      SELECT name FROM u, (SELECT count(*) FROM n) AS notified`,
+    createKey: `WITH i AS (INSERT INTO ${s}.namespace_keys (uuid, namespace, key_hash, created)
+        SELECT $1, name, $3, $4 FROM ${s}.namespaces WHERE name = $2 AND NOT EXISTS (SELECT 1 FROM ${s}.namespaces WHERE uuid = $1)
+        ON CONFLICT DO NOTHING RETURNING namespace),
+      n AS (SELECT pg_notify('${channels.tenants}', namespace) FROM i)
+      SELECT namespace FROM i, (SELECT count(*) FROM n) AS notified`,
+    listKeys: `SELECT uuid, created, true AS first FROM ${s}.namespaces WHERE name = $1 AND key_hash <> ''
+      UNION ALL SELECT uuid, created, false AS first FROM ${s}.namespace_keys WHERE namespace = $1
+      ORDER BY created, first DESC, uuid`,
+    revokeKey: `WITH f AS (UPDATE ${s}.namespaces SET key_hash = '' WHERE name = $1 AND uuid = $2 AND key_hash <> '' RETURNING name),
+      k AS (DELETE FROM ${s}.namespace_keys WHERE namespace = $1 AND uuid = $2 RETURNING namespace),
+      a AS (SELECT name FROM f UNION ALL SELECT namespace FROM k),
+      n AS (SELECT pg_notify('${channels.tenants}', name) FROM a)
+      SELECT (SELECT count(*) FROM a) AS n, (SELECT count(*) FROM n) AS notified`,
+    getNamespaceByKey: `SELECT name, uuid, key_hash, subject, created, limits FROM ${s}.namespaces WHERE uuid = $1 AND key_hash <> ''
+      UNION ALL SELECT n.name, k.uuid, k.key_hash, n.subject, n.created, n.limits
+        FROM ${s}.namespace_keys k JOIN ${s}.namespaces n ON n.name = k.namespace WHERE k.uuid = $1
+      LIMIT 1`,
     // The entity epoch is read in the doc's snapshot, and bumped in the transaction of every action/package write.
     getEntity: `SELECT doc, updated, (SELECT v FROM ${s}.entity_epoch WHERE id = 1) AS epoch
       FROM ${s}.entities WHERE namespace = $1 AND kind = $2 AND name = $3`,

@@ -9,6 +9,14 @@ CREATE TABLE IF NOT EXISTS namespaces (
   created INTEGER NOT NULL,
   limits TEXT
 );
+-- Keys beyond the first (the first is namespaces.uuid/key_hash; key_hash '' there means it was revoked).
+CREATE TABLE IF NOT EXISTS namespace_keys (
+  uuid TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  key_hash TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS namespace_keys_by_ns ON namespace_keys (namespace, created);
 CREATE TABLE IF NOT EXISTS entities (
   namespace TEXT NOT NULL,
   kind TEXT NOT NULL,

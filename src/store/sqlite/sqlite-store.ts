@@ -14,6 +14,8 @@ import type {
   InFlightEntry,
   InFlightListFilter,
   Invocation,
+  NamespaceKey,
+  NamespaceLimits,
   NamespaceRow,
 } from '../../types.js';
 import {
@@ -66,6 +68,9 @@ export async function openSqliteStore(path: string, opts: { synchronous?: 'NORMA
   return store;
 }
 
+/** How often a server checks whether another process (the admin CLI) changed limits or keys. */
+const TENANT_POLL_MS = 500;
+
 class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly supportsClaimOnEnqueue = true;
@@ -94,6 +99,7 @@ class SqliteStore implements Store {
    */
   private readonly minuteCounts = new Map<string, number>();
   private minuteWindow = 0;
+  private tenantPoll: NodeJS.Timeout | undefined;
   private readonly statements = new Map<string, Database.Statement>();
   /** Enqueues arriving in the same event-loop turn share one commit (group commit). */
   private pendingEnqueue: Array<EnqueueItem & { resolve: (out: AdmissionOutcome) => void; reject: (e: unknown) => void }> = [];
@@ -138,6 +144,15 @@ class SqliteStore implements Store {
       getEntCode: p('SELECT doc, code, updated, (SELECT v FROM entity_epoch WHERE id = 1) AS epoch FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
       epoch: p('SELECT v FROM entity_epoch WHERE id = 1'),
       bumpEpoch: p('UPDATE entity_epoch SET v = v + 1 WHERE id = 1'),
+      delNsKeys: p('DELETE FROM namespace_keys WHERE namespace = ?'),
+      setNsLimits: p('UPDATE namespaces SET limits = ? WHERE name = ?'),
+      insKey: p(`INSERT OR IGNORE INTO namespace_keys (uuid, namespace, key_hash, created)
+        SELECT ?, name, ?, ? FROM namespaces WHERE name = ? AND NOT EXISTS (SELECT 1 FROM namespaces WHERE uuid = ?)`),
+      listKeys: p(`SELECT uuid, created, 1 AS first FROM namespaces WHERE name = ? AND key_hash <> ''
+        UNION ALL SELECT uuid, created, 0 AS first FROM namespace_keys WHERE namespace = ? ORDER BY created, first DESC, uuid`),
+      revokeFirstKey: p(`UPDATE namespaces SET key_hash = '' WHERE name = ? AND uuid = ? AND key_hash <> ''`),
+      revokeKey: p('DELETE FROM namespace_keys WHERE namespace = ? AND uuid = ?'),
+      getNsKey: p('SELECT n.name, k.uuid, k.key_hash, n.subject, n.created, n.limits FROM namespace_keys k JOIN namespaces n ON n.name = k.namespace WHERE k.uuid = ?'),
       insEnt: p('INSERT OR IGNORE INTO entities (namespace, kind, name, pkg, doc, code, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       replEnt: p('INSERT OR REPLACE INTO entities (namespace, kind, name, pkg, doc, code, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       updEnt: p('UPDATE entities SET doc = ?, code = ?, updated = ? WHERE namespace = ? AND kind = ? AND name = ? AND updated = ?'),
@@ -308,6 +323,7 @@ class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.tenantPoll) clearInterval(this.tenantPoll);
     this.events.removeAllListeners();
     await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
@@ -340,10 +356,58 @@ class SqliteStore implements Store {
     return (this.st.listNs!.all() as Row[]).map((r) => nsRow(r)!);
   }
   async deleteNamespace(name: string): Promise<boolean> {
-    return this.db.transaction(() => {
+    const deleted = this.db.transaction(() => {
       if (this.st.delNsEntities!.run(name).changes > 0) this.st.bumpEpoch!.run();
+      this.st.delNsKeys!.run(name);
       return this.st.delNs!.run(name).changes === 1;
     })();
+    if (deleted) this.tenantChanged(name);
+    return deleted;
+  }
+  async setNamespaceLimits(name: string, limits: Partial<NamespaceLimits> | undefined): Promise<boolean> {
+    const ok = this.st.setNsLimits!.run(limits && Object.keys(limits).length ? JSON.stringify(limits) : null, name).changes === 1;
+    if (ok) this.tenantChanged(name);
+    return ok;
+  }
+
+  // ---- keys ----
+  async createKey(namespace: string, key: { uuid: string; keyHash: string; created: number }): Promise<boolean> {
+    const ok = this.st.insKey!.run(key.uuid, key.keyHash, key.created, namespace, key.uuid).changes === 1;
+    if (ok) this.tenantChanged(namespace);
+    return ok;
+  }
+  async listKeys(namespace: string): Promise<NamespaceKey[]> {
+    return (this.st.listKeys!.all(namespace, namespace) as Row[]).map((r) => ({ uuid: r.uuid, created: r.created, first: r.first === 1 }));
+  }
+  async revokeKey(namespace: string, uuid: string): Promise<boolean> {
+    const ok = this.db.transaction(() => this.st.revokeFirstKey!.run(namespace, uuid).changes + this.st.revokeKey!.run(namespace, uuid).changes > 0)();
+    if (ok) this.tenantChanged(namespace);
+    return ok;
+  }
+  async getNamespaceByKey(uuid: string): Promise<NamespaceRow | undefined> {
+    const first = nsRow(this.st.getNsUuid!.get(uuid) as Row | undefined);
+    if (first) return first.keyHash ? first : undefined;
+    return nsRow(this.st.getNsKey!.get(uuid) as Row | undefined);
+  }
+  onTenantChanged(listener: (namespace: string) => void): () => void {
+    this.events.on('tenant', listener);
+    // Another process (`flare admin`) commits to the file: data_version moves only on other connections' commits.
+    if (!this.tenantPoll && this.db.open) {
+      let seen = this.db.pragma('data_version', { simple: true });
+      this.tenantPoll = setInterval(() => {
+        if (!this.db.open) return;
+        const v = this.db.pragma('data_version', { simple: true });
+        if (v !== seen) {
+          seen = v;
+          this.events.emit('tenant', '*');
+        }
+      }, TENANT_POLL_MS);
+      this.tenantPoll.unref();
+    }
+    return () => this.events.off('tenant', listener);
+  }
+  private tenantChanged(namespace: string): void {
+    this.events.emit('tenant', namespace);
   }
 
   // ---- entities ----
