@@ -42,11 +42,13 @@ export function registerTenantCommands(admin: Command, ns: Command, storeOptions
     .option('--store-activations <bool>', 'false: records keep status and timings only')
     .option('--reset', 'drop every override: back to the server defaults')
     .option('--json', 'print the effective limits as JSON')
-    .action(async (name: string, opts: StoreFlags & LimitFlagValues & { reset?: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: StoreFlags & LimitFlagValues & { concurrent?: string; reset?: boolean; json?: boolean }) => {
+      // commander names the value after the flag (--concurrent → concurrent).
+      const values: LimitFlagValues = { ...opts, ...(opts.concurrent !== undefined ? { concurrentInvocations: opts.concurrent } : {}) };
       const config = loadConfig({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.store ? { store: opts.store } : {}) });
       let changes: Partial<NamespaceLimits>;
       try {
-        changes = parseLimitFlags(opts, config.limits);
+        changes = parseLimitFlags(values, config.limits);
       } catch (err) {
         fail((err as Error).message);
       }

@@ -11,6 +11,16 @@ export function kindAllowed(kind: string, allowed: string[] | undefined): boolea
   return allowed.some((a) => a === kind || a === family || (a.endsWith(':default') && resolveKind(a) === kind));
 }
 
+/**
+ * A new action that does not ask for memory or time gets the server default, capped to the namespace's maximum
+ * (an explicit value above it is refused by checkActionPolicy).
+ */
+export function capDefaultLimits(doc: Pick<ActionDoc, 'limits'>, body: unknown, limits: NamespaceLimits): void {
+  const asked = (body as { limits?: Record<string, unknown> } | undefined)?.limits ?? {};
+  if (asked.memory === undefined && doc.limits.memory > limits.maxMemoryMb) doc.limits.memory = limits.maxMemoryMb;
+  if (asked.timeout === undefined && doc.limits.timeout > limits.maxTimeoutMs) doc.limits.timeout = limits.maxTimeoutMs;
+}
+
 /** Throws the OpenWhisk-shaped error when the action breaks the namespace's limits. */
 export function checkActionPolicy(doc: Pick<ActionDoc, 'exec' | 'limits'>, namespace: string, limits: NamespaceLimits): void {
   const kind = doc.exec.kind;

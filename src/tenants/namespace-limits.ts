@@ -34,7 +34,7 @@ export const LIMIT_FLAGS = {
   storeActivations: '--store-activations',
 } as const;
 
-export type LimitFlagValues = { [K in keyof typeof LIMIT_FLAGS]?: string };
+export type LimitFlagValues = { -readonly [K in keyof typeof LIMIT_FLAGS]?: string };
 
 /**
  * Parses flag values (strings as typed) into overrides; throws an Error naming the flag on a bad value.

@@ -1,5 +1,5 @@
 // Actions (§2.2): list, get, create/update, delete, and invoke (§3).
-import { checkActionPolicy } from '../../tenants/action-policy.js';
+import { capDefaultLimits, checkActionPolicy } from '../../tenants/action-policy.js';
 import { parseIdempotencyKey, requestFingerprint } from '../../idempotency/idempotency-key.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ApiContext } from '../server.js';
@@ -55,6 +55,7 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     const existing = await store.getEntity<ActionDoc>(ns, 'action', fullName, true);
     if (existing && !overwrite) throw new ApiError(409, Messages.exists);
     const { doc, code } = buildActionDoc(req.body ?? {}, pkg ? `${ns}/${pkg}` : ns, name, existing?.doc, config.limits);
+    if (!existing) capDefaultLimits(doc, req.body, req.identity.limits);
     checkActionPolicy(doc, ns, req.identity.limits);
     if (isSequence(doc.exec) && (req.body as { exec?: unknown } | undefined)?.exec) {
       await checkSequence(store, req.identity, `/${ns}/${fullName}`, doc.exec.components, config.limits.sequenceMaxLength);
