@@ -27,11 +27,14 @@ import { doTriggerRoutes } from './routes/do-triggers.js';
 import type { FlareMetrics } from '../ops/metrics.js';
 import { instrumentHttp } from '../ops/http-metrics.js';
 import { EntityCache } from '../entity-cache/entity-cache.js';
+import { LargeBodyGate, type GateTicket } from './large-body-gate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     identity: Identity;
     received: number;
+    /** A large-body slot (large-body-gate.ts), released when the answer is sent or the connection closes. */
+    bodyTicket: GateTicket | null;
   }
 }
 
@@ -86,12 +89,22 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
 
   app.decorateRequest('identity', null as unknown as Identity);
   app.decorateRequest('received', 0);
+  app.decorateRequest('bodyTicket', null);
+  const largeBodies = new LargeBodyGate();
 
   // Any content type is read as JSON (OpenWhisk clients send application/json; curl -d sends form encoding),
   // streamed under the route's body limit and refused above a nesting depth.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (req, payload, done) => {
-    readBody(payload, req.routeOptions.bodyLimit ?? config.limits.payloadMax).then(
+    const onTicket = (t: GateTicket) => {
+      // Freed by onResponse once answered, or here when the connection goes first (an aborted upload).
+      const socket = req.raw.socket;
+      if (!socket || socket.destroyed) return t.release();
+      const gone = () => t.release();
+      socket.once('close', gone);
+      req.bodyTicket = { release: () => (socket.off('close', gone), t.release()) };
+    };
+    readBody(payload, req.routeOptions.bodyLimit ?? config.limits.payloadMax, largeBodies, onTicket).then(
       (buf) => {
         const text = buf.toString('utf8').trim();
         if (text === '') return done(null, undefined);
@@ -103,6 +116,10 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
       },
       (err) => done(err as Error, undefined),
     );
+  });
+
+  app.addHook('onResponse', async (req) => {
+    req.bodyTicket?.release();
   });
 
   app.addHook('onRequest', async (req, reply) => {
