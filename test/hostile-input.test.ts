@@ -85,7 +85,13 @@ test("router errors are OpenWhisk-shaped: bad percent-encoding, over-long names,
   await assertOwError(await s.api('/api/v1/namespaces/_/actions/%ff'), 400);
   await assertOwError(await s.api(`/api/v1/namespaces/_/triggers/${'x'.repeat(1200)}`), 414);
   await assertOwError(await s.api('/api/v1/nothing-here'), 404, 'The requested resource does not exist.');
-  await assertOwError(await s.api('/api/v1/namespaces/_/actions/echo', { method: 'PATCH' }), 404);
+  // A path that exists under other methods: 405 naming them (Allow too), in the error shape.
+  const patch = await s.api('/api/v1/namespaces/_/actions/echo', { method: 'PATCH' });
+  assert.equal(patch.headers.get('allow'), 'GET, PUT, POST, DELETE, HEAD');
+  await assertOwError(patch, 405, 'HTTP method not allowed, supported methods: GET, PUT, POST, DELETE, HEAD');
+  const pkgPost = await s.api('/api/v1/namespaces/_/packages/p1', { method: 'POST', json: {} });
+  assert.equal(pkgPost.headers.get('allow'), 'GET, PUT, DELETE, HEAD');
+  await assertOwError(pkgPost, 405);
 });
 
 test('parser-level refusals: unknown method and 431 answer in shape with Connection: close; HEAD gets no body', async () => {

@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { newTransactionId } from '../ids.js';
 import { ApiError, Messages } from './errors.js';
 
+const ROUTE_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD'] as const;
+
 export function sendError(reply: FastifyReply, req: FastifyRequest, status: number, message: string, fields?: Record<string, unknown>): FastifyReply {
   return reply.code(status).type('application/json').send({ error: message, code: String(req.id), ...fields });
 }
@@ -85,6 +87,13 @@ export function installErrorReplies(app: FastifyInstance, logger: Logger): void 
 
   app.setNotFoundHandler((req, reply) => {
     if (req.method === 'OPTIONS' && req.url.startsWith('/api/v1')) return reply.code(200).send();
+    // A path that exists under other methods: 405 with Allow (as OpenWhisk's router answers), in the error shape.
+    const path = req.url.split('?')[0]!;
+    const allowed = ROUTE_METHODS.filter((m) => m !== req.method && app.findRoute({ method: m, url: path }));
+    if (allowed.length) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(reply, req, 405, Messages.methodNotAllowed + allowed.join(', '));
+    }
     return sendError(reply, req, 404, Messages.notFound);
   });
 }
