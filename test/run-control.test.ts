@@ -204,6 +204,7 @@ function runControlChecks(get: () => { api: TestServer }) {
     assert.deepEqual((await list('state=cancelled')).ids, []);
     assert.deepEqual(sorted((await list('state=failed&statusCode=1')).ids), sorted(ids.app!));
     assert.deepEqual((await list('state=succeeded&statusCode=2')).ids, []);
+    assert.deepEqual(sorted((await list('state=running,failed&statusCode=2')).ids), sorted(ids.dev!), 'in-flight entries have no statusCode');
     assert.deepEqual(await (await api.api('/api/v1/namespaces/_/activations?name=flaky&state=failed&count=true')).json(), { activations: 5 });
     // The same records as the plain list, in the same order.
     const plain = ((await (await api.api('/api/v1/namespaces/_/activations?name=flaky')).json()) as any[]).map((x) => x.activationId);

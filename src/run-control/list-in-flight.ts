@@ -29,8 +29,9 @@ export async function listByState(
 ): Promise<StateListing> {
   const inFlightStates = states.filter(isInFlightState) as QueueState[];
   const finished = states.filter((s) => !isInFlightState(s)) as Array<keyof typeof CODES>;
-  // A cursor pages the finished records only: in-flight entries belong to the first page.
-  const inFlight = inFlightStates.length && !filter.after
+  // A cursor pages the finished records only: in-flight entries belong to the first page. They have no statusCode
+  // yet, so a statusCode filter leaves them out.
+  const inFlight = inFlightStates.length && !filter.after && !filter.statusCodes
     ? await store.listInFlight({ ...filter, states: inFlightStates, skip: 0, limit: count ? Number.MAX_SAFE_INTEGER : filter.skip + filter.limit })
     : [];
   if (!finished.length) {
