@@ -1,5 +1,6 @@
 // The HTTP API: a Fastify app with OpenWhisk's conventions (error bodies, transaction ids, CORS) and one plugin
 // per collection. Everything it needs is passed in.
+import { insightsRoutes } from '../insights/insights-routes.js';
 import { namespaceDefaults } from '../tenants/namespace-limits.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -148,6 +149,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     await api.register(triggerRoutes, { ctx });
     await api.register(ruleRoutes, { ctx });
     await api.register(doTriggerRoutes, { ctx });
+    await api.register(insightsRoutes, { ctx });
   });
   await app.register(webRoutes, { ctx });
   await app.register(consoleRoutes, { distDir: deps.consoleDir });

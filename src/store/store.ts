@@ -115,6 +115,26 @@ export class IdempotencyKeyBusyError extends Error {
   }
 }
 
+export interface InsightsQuery {
+  namespace: string;
+  /** A function's filter key ("name" or "pkg/name"), or '' for the whole namespace. */
+  fn: string;
+  /** Rollup resolution: 60000 or 3600000 ms. */
+  res: number;
+  /** [from, to) epoch ms, multiples of step. */
+  from: number;
+  to: number;
+  /** Interval length (a multiple of res). */
+  step: number;
+}
+
+export interface InsightsRows {
+  /** Per interval start: counts by statusCode (0..3), cold starts and summed duration. */
+  rows: Array<{ t: number; s: [number, number, number, number]; cold: number; durSum: number }>;
+  /** Per interval start and duration bucket: how many. */
+  hist: Array<{ t: number; b: number; n: number }>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Whether enqueue honours its `claim` argument (otherwise callers must not pass one). */
@@ -273,6 +293,10 @@ export interface Store {
    * An adapter may sweep in completion order, so a record can outlive `before` by up to the longest run, never less.
    */
   sweepActivations(before: number, batch: number): Promise<number>;
+
+  // ---- insights (src/insights/): pre-aggregated per-minute and per-hour counts, kept by complete() ----
+  /** Sums of the rollup rows of one function ('' = the namespace) at resolution `res`, grouped by `step`. */
+  readInsights(q: InsightsQuery): Promise<InsightsRows>;
 
   // ---- notifications (in-process for SQLite, LISTEN/NOTIFY for PostgreSQL) ----
   /** Called when work may be waiting in the queue. Returns an unsubscribe function. */

@@ -3,6 +3,7 @@
 // Every hot statement is a named (prepared) query and costs one round trip.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { durationBucket, durationOf, isColdStart } from '../../insights/rollup.js';
 import type {
   ActivationRecord,
   CancelRequest,
@@ -30,6 +31,8 @@ import {
   type EnqueueClaim,
   type IdempotencyKeyRow,
   type IdempotencyOutcome,
+  type InsightsQuery,
+  type InsightsRows,
   type IdempotencyKeyOutcome,
   type LiveLogs,
   type LiveLogsAppend,
@@ -273,6 +276,15 @@ export class PostgresStore implements Store {
   async getNamespaceByKey(uuid: string): Promise<NamespaceRow | undefined> {
     const r = await this.q('getNamespaceByKey', [uuid]);
     return r.rows.length ? toNamespace(r.rows[0]!) : undefined;
+  }
+
+  async readInsights(q: InsightsQuery): Promise<InsightsRows> {
+    const args = [q.namespace, q.fn, q.res, q.from, q.to, q.step];
+    const [rows, hist] = await Promise.all([this.q('readRollup', args), this.q('readHist', args)]);
+    return {
+      rows: rows.rows.map((r) => ({ t: Number(r.i), s: [Number(r.s0), Number(r.s1), Number(r.s2), Number(r.s3)], cold: Number(r.cold), durSum: Number(r.dur) })),
+      hist: hist.rows.map((r) => ({ t: Number(r.i), b: Number(r.b), n: Number(r.n) })),
+    };
   }
 
   onTenantChanged(listener: (namespace: string) => void): () => void {
@@ -551,7 +563,11 @@ export class PostgresStore implements Store {
       causes.push(rec.cause ?? null);
     }
     const cancelledIds = ids.filter((id) => isCancelledRecord(first.get(id)!));
-    const r = await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts, causes, cancelledIds]);
+    const recs = ids.map((id) => first.get(id)!);
+    const colds = recs.map((rec) => (isColdStart(rec) ? 1 : 0));
+    const durs = recs.map((rec) => durationOf(rec));
+    const buckets = durs.map((d) => durationBucket(d));
+    const r = await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts, causes, cancelledIds, colds, durs, buckets]);
     const stored = new Map<string, ActivationRecord>();
     for (const id of (r.rows[0]!.inserted as string[] | null) ?? []) stored.set(id, first.get(id)!);
     // Refused: the row is cancelling (the cancel won the compare-and-set) or another record won. A cancelling row
@@ -783,6 +799,10 @@ function statements(s: string, channels: Channels) {
         ON CONFLICT DO NOTHING RETURNING namespace),
       n AS (SELECT pg_notify('${channels.tenants}', namespace) FROM i)
       SELECT namespace FROM i, (SELECT count(*) FROM n) AS notified`,
+    readRollup: `SELECT t - t % $6 AS i, sum(s0) AS s0, sum(s1) AS s1, sum(s2) AS s2, sum(s3) AS s3, sum(cold) AS cold, sum(dur_sum) AS dur
+      FROM ${s}.insights_rollup WHERE namespace = $1 AND fn = $2 AND res = $3 AND t >= $4 AND t < $5 GROUP BY 1 ORDER BY 1`,
+    readHist: `SELECT t - t % $6 AS i, b, sum(n) AS n
+      FROM ${s}.insights_hist WHERE namespace = $1 AND fn = $2 AND res = $3 AND t >= $4 AND t < $5 GROUP BY 1, 2 ORDER BY 1, 2`,
     listKeys: `SELECT uuid, created, true AS first FROM ${s}.namespaces WHERE name = $1 AND key_hash <> ''
       UNION ALL SELECT uuid, created, false AS first FROM ${s}.namespace_keys WHERE namespace = $1
       ORDER BY created, first DESC, uuid`,
@@ -921,6 +941,20 @@ function statements(s: string, channels: Channels) {
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[], $9::text[])
           AS u(a, n, k, pk, st, en, sc, rec, ca) WHERE u.a IN (SELECT a FROM ok)
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, namespace, filter_key, pkg_key, status_code, start),
+      -- Insights rollups of the records stored: for the function and the namespace (fn ''), per minute and per hour.
+      rr AS (SELECT i.namespace, i.filter_key, i.status_code, i.start, x.cold, x.dur, x.b
+        FROM i JOIN unnest($1::text[], $11::int[], $12::bigint[], $13::int[]) AS x(a, cold, dur, b) ON x.a = i.activation_id),
+      rf AS (SELECT rr.namespace, f.fn, g.res, rr.start - rr.start % g.res AS t, rr.status_code, rr.cold, rr.dur, rr.b
+        FROM rr CROSS JOIN LATERAL (VALUES (rr.filter_key), ('')) AS f(fn) CROSS JOIN (VALUES (60000::bigint), (3600000::bigint)) AS g(res)),
+      ru AS (INSERT INTO ${s}.insights_rollup AS r (namespace, fn, res, t, s0, s1, s2, s3, cold, dur_sum)
+        SELECT namespace, fn, res, t, count(*) FILTER (WHERE status_code = 0), count(*) FILTER (WHERE status_code = 1),
+          count(*) FILTER (WHERE status_code = 2), count(*) FILTER (WHERE status_code = 3), sum(cold), sum(dur)
+        FROM rf GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (namespace, fn, res, t) DO UPDATE SET s0 = r.s0 + excluded.s0, s1 = r.s1 + excluded.s1, s2 = r.s2 + excluded.s2,
+          s3 = r.s3 + excluded.s3, cold = r.cold + excluded.cold, dur_sum = r.dur_sum + excluded.dur_sum),
+      rh AS (INSERT INTO ${s}.insights_hist AS h (namespace, fn, res, t, b, n)
+        SELECT namespace, fn, res, t, b, count(*) FROM rf GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (namespace, fn, res, t, b) DO UPDATE SET n = h.n + excluded.n),
       -- Counters of the records stored (count=true), rows taken in one order so concurrent statements never deadlock.
       c AS (INSERT INTO ${s}.activation_counts AS k (namespace, filter_key, pkg_key, status_code, hour, n)
         SELECT namespace, filter_key, min(pkg_key), status_code, (start / 3600000) * 3600000, count(*) FROM i

@@ -17,6 +17,17 @@ CREATE TABLE IF NOT EXISTS namespace_keys (
   created INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS namespace_keys_by_ns ON namespace_keys (namespace, created);
+-- Insights rollups (src/insights/rollup.ts): fn '' is the whole namespace; res is 60000 or 3600000 ms.
+CREATE TABLE IF NOT EXISTS insights_rollup (
+  namespace TEXT NOT NULL, fn TEXT NOT NULL, res INTEGER NOT NULL, t INTEGER NOT NULL,
+  s0 INTEGER NOT NULL, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL,
+  cold INTEGER NOT NULL, dur_sum INTEGER NOT NULL,
+  PRIMARY KEY (namespace, fn, res, t)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insights_hist (
+  namespace TEXT NOT NULL, fn TEXT NOT NULL, res INTEGER NOT NULL, t INTEGER NOT NULL, b INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (namespace, fn, res, t, b)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entities (
   namespace TEXT NOT NULL,
   kind TEXT NOT NULL,

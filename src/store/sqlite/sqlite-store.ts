@@ -1,6 +1,8 @@
 // The embedded Store: one SQLite file (better-sqlite3, WAL). A commit is durable against a process crash (kill -9)
 // once the call returns; FLARE_SQLITE_SYNCHRONOUS=FULL also makes it durable against power loss, at a cost per write.
 import Database from 'better-sqlite3';
+import { rollupOf } from '../../insights/rollup.js';
+import type { InsightsQuery, InsightsRows } from '../store.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -144,6 +146,15 @@ class SqliteStore implements Store {
       getEntCode: p('SELECT doc, code, updated, (SELECT v FROM entity_epoch WHERE id = 1) AS epoch FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
       epoch: p('SELECT v FROM entity_epoch WHERE id = 1'),
       bumpEpoch: p('UPDATE entity_epoch SET v = v + 1 WHERE id = 1'),
+      rollup: p(`INSERT INTO insights_rollup (namespace, fn, res, t, s0, s1, s2, s3, cold, dur_sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (namespace, fn, res, t) DO UPDATE SET s0 = s0 + excluded.s0, s1 = s1 + excluded.s1, s2 = s2 + excluded.s2,
+          s3 = s3 + excluded.s3, cold = cold + excluded.cold, dur_sum = dur_sum + excluded.dur_sum`),
+      rollupHist: p(`INSERT INTO insights_hist (namespace, fn, res, t, b, n) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (namespace, fn, res, t, b) DO UPDATE SET n = n + excluded.n`),
+      readRollup: p(`SELECT t - t % @step AS i, sum(s0) AS s0, sum(s1) AS s1, sum(s2) AS s2, sum(s3) AS s3, sum(cold) AS cold, sum(dur_sum) AS dur
+        FROM insights_rollup WHERE namespace = @ns AND fn = @fn AND res = @res AND t >= @from AND t < @to GROUP BY i ORDER BY i`),
+      readHist: p(`SELECT t - t % @step AS i, b, sum(n) AS n
+        FROM insights_hist WHERE namespace = @ns AND fn = @fn AND res = @res AND t >= @from AND t < @to GROUP BY i, b ORDER BY i, b`),
       delNsKeys: p('DELETE FROM namespace_keys WHERE namespace = ?'),
       setNsLimits: p('UPDATE namespaces SET limits = ? WHERE name = ?'),
       insKey: p(`INSERT OR IGNORE INTO namespace_keys (uuid, namespace, key_hash, created)
@@ -303,6 +314,9 @@ class SqliteStore implements Store {
         done.push({ record: r, wasQueued, stored });
       }
       this.addCounts(countDeltas(counted, 1));
+      const { rows, hist } = rollupOf(done.filter((d) => d.stored).map((d) => d.record));
+      for (const r of rows) this.st.rollup!.run(r.namespace, r.fn, r.res, r.t, r.s[0], r.s[1], r.s[2], r.s[3], r.cold, r.durSum);
+      for (const h of hist) this.st.rollupHist!.run(h.namespace, h.fn, h.res, h.t, h.b, h.n);
       return done;
     });
     this.cancelTx = this.db.transaction((namespace: string, id: string, cancel: CancelRequest, holdMs: number): CancelOutcome | undefined => {
@@ -388,6 +402,13 @@ class SqliteStore implements Store {
     const first = nsRow(this.st.getNsUuid!.get(uuid) as Row | undefined);
     if (first) return first.keyHash ? first : undefined;
     return nsRow(this.st.getNsKey!.get(uuid) as Row | undefined);
+  }
+  async readInsights(q: InsightsQuery): Promise<InsightsRows> {
+    const args = { ns: q.namespace, fn: q.fn, res: q.res, from: q.from, to: q.to, step: q.step };
+    return {
+      rows: (this.st.readRollup!.all(args) as Row[]).map((r) => ({ t: r.i, s: [r.s0, r.s1, r.s2, r.s3], cold: r.cold, durSum: r.dur })),
+      hist: (this.st.readHist!.all(args) as Row[]).map((r) => ({ t: r.i, b: r.b, n: r.n })),
+    };
   }
   onTenantChanged(listener: (namespace: string) => void): () => void {
     this.events.on('tenant', listener);
