@@ -5,6 +5,7 @@ import { FunctionPage } from './function-page';
 import { Logs } from './logs';
 import { Overview } from './overview';
 import { linkTo, navigate, useLocation } from './router';
+import { Insights } from './insights';
 import { SignIn } from './sign-in';
 
 export function App() {
@@ -53,7 +54,7 @@ export function App() {
   }
 
   const page = loc.path;
-  const active = page.startsWith('logs') ? 'logs' : 'overview';
+  const active = page.startsWith('logs') ? 'logs' : page === 'insights' ? 'insights' : 'overview';
   return (
     <>
       <a class="skip" href="#main">
@@ -69,6 +70,9 @@ export function App() {
           </a>
           <a {...linkTo('logs')} class={active === 'logs' ? 'active' : undefined} aria-current={active === 'logs' ? 'page' : undefined}>
             Logs
+          </a>
+          <a {...linkTo('insights')} class={active === 'insights' ? 'active' : undefined} aria-current={active === 'insights' ? 'page' : undefined}>
+            Insights
           </a>
         </nav>
         <div class="who">
@@ -92,7 +96,8 @@ export function App() {
         {page.startsWith('functions/') && namespace && (
           <FunctionPage key={page} name={page.slice('functions/'.length)} namespace={namespace} info={info} authKey={key} />
         )}
-        {page !== '' && page !== 'logs' && !page.startsWith('functions/') && (
+        {page === 'insights' && <Insights />}
+        {page !== '' && page !== 'logs' && page !== 'insights' && !page.startsWith('functions/') && (
           <p class="empty">
             This page does not exist. <a {...linkTo('')}>Back to the overview</a>
           </p>
@@ -104,6 +109,7 @@ export function App() {
 
 function titleFor(path: string): string {
   if (path === 'logs') return 'Logs';
+  if (path === 'insights') return 'Insights';
   if (path.startsWith('functions/')) return path.slice('functions/'.length);
   return 'Overview';
 }

@@ -1,5 +1,6 @@
 // Function page: source (view, edit, save), Run / Run async with parameters, and Settings (limits, environment,
 // web access, REST URL and curl commands).
+import { Insights } from './insights';
 import { LiveLogs } from './live-logs';
 import { useEffect, useState } from 'preact/hooks';
 import {
@@ -15,7 +16,7 @@ import { Settings } from './settings';
 export function FunctionPage(props: { name: string; namespace: string; info: ServerInfo | null; authKey: string }) {
   const [action, setAction] = useState<Action | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [tab, setTab] = useState<'source' | 'settings'>('source');
+  const [tab, setTab] = useState<'source' | 'settings' | 'insights'>('source');
 
   const load = async () => {
     try {
@@ -64,12 +65,13 @@ export function FunctionPage(props: { name: string; namespace: string; info: Ser
             onKeyDown={(e) => {
               // Arrow keys move between tabs, as in the WAI-ARIA tabs pattern.
               if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
-              const next = tab === 'source' ? 'settings' : 'source';
+              const order = ['source', 'settings', 'insights'] as const;
+              const next = order[(order.indexOf(tab) + (e.key === 'ArrowRight' ? 1 : order.length - 1)) % order.length]!;
               setTab(next);
               document.getElementById(`tab-${next}`)?.focus();
             }}
           >
-            {(['source', 'settings'] as const).map((t) => (
+            {(['source', 'settings', 'insights'] as const).map((t) => (
               <button
                 key={t}
                 type="button"
@@ -81,12 +83,14 @@ export function FunctionPage(props: { name: string; namespace: string; info: Ser
                 class={tab === t ? 'tab active' : 'tab'}
                 onClick={() => setTab(t)}
               >
-                {t === 'source' ? 'Source' : 'Settings'}
+                {t === 'source' ? 'Source' : t === 'settings' ? 'Settings' : 'Insights'}
               </button>
             ))}
           </div>
           <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
-            {tab === 'source' ? (
+            {tab === 'insights' ? (
+              <Insights name={props.name} />
+            ) : tab === 'source' ? (
               <Source action={action} name={props.name} onSaved={setAction} />
             ) : (
               <Settings action={action} name={props.name} namespace={props.namespace} info={props.info} authKey={props.authKey} onSaved={setAction} />
