@@ -182,9 +182,30 @@ export interface Invocation {
   ttlMs?: number;
   /** Set (false) only when the namespace does not store results: the record keeps status and timings only. */
   storeActivations?: false;
+  /** The action's retry policy allows this many attempts (src/retries/); absent when retries are off. */
+  maxAttempts?: number;
+  /** Attempts that failed and were retried, oldest first (set when a retry is scheduled). */
+  attemptHistory?: AttemptEntry[];
+  /** Log lines of those attempts as the final record will show them (each after its marker line). */
+  priorLogs?: string[];
+  /** False when the action has `store-params: false`: the params are not kept with the record (no replay). */
+  storeParams?: false;
 }
 
-export type QueueState = 'queued' | 'running' | 'cancelling';
+/** One attempt of an activation with a retry policy (annotation `attemptHistory`). */
+export interface AttemptEntry {
+  attempt: number;
+  start: number;
+  end: number;
+  duration: number;
+  statusCode: 0 | 1 | 2 | 3;
+  /** succeeded, or the failure's category (developer-error, timeout, application-error, internal-error, interrupted). */
+  reason: string;
+  /** The error the attempt ended with, shortened. */
+  error?: string;
+}
+
+export type QueueState = 'queued' | 'running' | 'retrying' | 'cancelling';
 
 /** A cancel request as stored on the queue row (src/cancel/): who asked, when, why. */
 export interface CancelRequest {
@@ -214,6 +235,11 @@ export interface InFlightEntry {
   action: { namespace: string; name: string };
   /** Set while `cancelling`. */
   cancel?: CancelRequest;
+  /** 1-based number of the attempt running now, or of the next one while retrying (when known). */
+  attempt?: number;
+  maxAttempts?: number;
+  /** While retrying: epoch ms the next attempt may start. */
+  nextAttemptAt?: number;
 }
 
 export interface InFlightListFilter extends ActivationListFilter {

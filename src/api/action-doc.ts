@@ -1,4 +1,5 @@
 // Builds and validates action documents from PUT bodies (§5): exec, limits (D5), parameters, annotations, version.
+import { retryPolicyProblem } from '../retries/retry-policy.js';
 import type { ActionDoc, ActionExec, ActionLimits, KeyValue } from '../types.js';
 import type { Limits } from '../config.js';
 import { resolveKind, unsupportedKindMessage } from '../kinds.js';
@@ -158,6 +159,11 @@ export function buildActionDoc(
     annotations = setAnnotation(annotations, 'provide-api-key', false);
   }
   annotations = setAnnotation(annotations, 'exec', exec.kind);
+  // Run-control annotations Flare acts on are checked here, so a bad one is a 400 and not a silent "off".
+  const retryProblem = retryPolicyProblem(annotation(annotations, 'retry'));
+  if (retryProblem) throw badRequest(retryProblem);
+  const storeParams = annotation(annotations, 'store-params');
+  if (storeParams !== undefined && typeof storeParams !== 'boolean') throw badRequest("The annotation 'store-params' must be true or false.");
   if (b.version !== undefined && (typeof b.version !== 'string' || !/^\d+\.\d+\.\d+$/.test(b.version))) {
     throw malformed(`'version' must be a semantic version, e.g. 0.0.1`);
   }

@@ -23,6 +23,7 @@ import type { AlarmType } from '../feeds/alarm-schedule.js';
 /** Annotation of a whisk.system action that Flare runs itself (the alarms feed). */
 export const NATIVE_FEED = 'flare-native-feed';
 import type { FlareMetrics } from '../ops/metrics.js';
+import { retryPolicy } from '../retries/retry-policy.js';
 
 export interface InvokeOptions {
   blocking: boolean;
@@ -33,6 +34,8 @@ export interface InvokeOptions {
   annotations?: KeyValue[];
   /** Queue TTL from `?ttl=` (overrides the action's max-event-age-ms annotation). */
   ttlMs?: number;
+  /** The activation this one is caused by (a replay's original). */
+  cause?: string;
   /** An Idempotency-Key with the request's fingerprint: the key row is committed with the invocation. */
   idempotency?: { key: string; fingerprint: string };
 }
@@ -101,6 +104,11 @@ export class InvocationService {
     const ttlMs = opts.ttlMs ?? maxEventAge(action.doc.annotations);
     if (ttlMs !== undefined) inv.ttlMs = ttlMs;
     if (identity.limits.storeActivations === false) inv.storeActivations = false;
+    if (opts.cause) inv.cause = opts.cause;
+    // Status shows "attempt k of n" from the start; the invoker reads the policy itself for every attempt.
+    const policy = retryPolicy(action.doc.annotations);
+    if (policy) inv.maxAttempts = policy.maxAttempts;
+    if (annotation(action.doc.annotations, 'store-params') === false) inv.storeParams = false;
     if (opts.idempotency) return this.invokeIdempotent(identity, inv, opts, opts.idempotency);
     const waiter = opts.blocking ? this.waiters.register(identity.namespace, activationId) : undefined;
     const claim = this.local?.reserve();

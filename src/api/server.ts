@@ -20,6 +20,7 @@ import { packageRoutes } from './routes/packages.js';
 import { activationRoutes } from './routes/activations.js';
 import { statusRoutes } from '../run-control/status-routes.js';
 import { cancelRoutes } from '../cancel/cancel-routes.js';
+import { replayRoutes } from '../replay/replay-routes.js';
 import { webRoutes } from './routes/web.js';
 import { consoleRoutes } from './routes/console.js';
 import { triggerRoutes } from './routes/triggers.js';
@@ -146,6 +147,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     await api.register(activationRoutes, { ctx });
     await api.register(statusRoutes, { ctx });
     await api.register(cancelRoutes, { ctx });
+    await api.register(replayRoutes, { ctx });
     await api.register(triggerRoutes, { ctx });
     await api.register(ruleRoutes, { ctx });
     await api.register(doTriggerRoutes, { ctx });

@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import type { ActionDoc, ActivationRecord, CancelRequest } from '../types.js';
 import { cancelledRecord } from '../invoker/build-record.js';
 import { isCancelledRecord } from './cancelled-record.js';
+import { withEarlierAttempts } from '../retries/attempts.js';
 
 /** How long a queued row cancelled here stays unowned before an invoker may write its record (this caller died). */
 const HOLD_MS = 30_000;
@@ -31,7 +32,8 @@ export async function cancelActivation(store: Store, namespace: string, activati
   // every terminal record.
   const inv = out.invocation;
   const action = (await store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, false).catch(() => undefined))?.doc;
-  const record = cancelledRecord({ ...inv, state: 'cancelling', attempts: 0 }, out.cancel, action);
+  // Cancelled between attempts: the earlier attempts' history and logs stay on the record.
+  const record = withEarlierAttempts(inv, cancelledRecord({ ...inv, state: 'cancelling', attempts: 0 }, out.cancel, action), (action?.limits.logs ?? 10) * 1024 * 1024);
   await store.complete([record]);
   return { kind: 'cancelled', record: (await store.getActivation(namespace, activationId)) ?? record };
 }

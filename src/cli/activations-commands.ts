@@ -22,6 +22,7 @@ import {
 } from './format.js';
 import { addGlobalFlags, isJson, out, styledBanner, type GlobalOpts } from './output.js';
 import { startSpinner } from './spinner.js';
+import { registerReplayCommand } from './replay-command.js';
 
 export interface Activation {
   namespace?: string;
@@ -324,6 +325,9 @@ export function registerActivationsCommands(program: Command): void {
       }
     },
   );
+
+  // Flare: replay (issue 11)
+  registerReplayCommand(actv);
 }
 
 /**

@@ -100,8 +100,18 @@ export function cancelledRecord(
   return asCancelled(action ? buildRecord(inv, action, outcome) : internalErrorRecord(inv, CANCELLED_MESSAGE), cancel);
 }
 
-export const INTERRUPTED_MESSAGE =
-  'The invocation was interrupted: the invoker running it stopped before the activation completed. It was not re-run because the function may already have had side effects.';
+export const INTERRUPTED_MESSAGE = 'The activation was interrupted: its node stopped while it ran.';
+
+/**
+ * A claimed (running) invocation whose node died (run-control spec §4.7): statusCode 3, annotated `interrupted`. The
+ * function may already have had side effects, so it is not re-run unless its retry policy lists `interrupted`.
+ */
+export function interruptedRecord(inv: ClaimedInvocation, action?: ActionDoc): ActivationRecord {
+  const r = internalErrorRecord(inv, INTERRUPTED_MESSAGE, action);
+  const own = r.annotations.length - (inv.annotations?.length ?? 0);
+  r.annotations.splice(own, 0, { key: 'interrupted', value: true });
+  return r;
+}
 
 /** What a sequence run produced (§7): the last component's response and the component activation ids. */
 export interface SequenceOutcome {

@@ -8,11 +8,14 @@ import type { Runtime } from '../runtime/runtime.js';
 import { LivePublisher } from '../live-logs/live-publisher.js';
 import type { ActionDoc, ClaimedInvocation, Invocation } from '../types.js';
 import { RecordWriter } from './record-writer.js';
-import { buildRecord, cancelledRecord, expiredRecord, internalErrorRecord, INTERRUPTED_MESSAGE } from './build-record.js';
+import { buildRecord, cancelledRecord, expiredRecord, internalErrorRecord, interruptedRecord } from './build-record.js';
 import { RunCancels } from '../cancel/run-cancels.js';
 import { cancelGraceMs } from '../cancel/cancelled-record.js';
 import { cancelActivation } from '../cancel/cancel-activation.js';
 import { statusOnlyRecord } from '../tenants/unstored-record.js';
+import { attemptCategory, decideRetry, retryPolicy, type RetryCategory, type RetryPolicy } from '../retries/retry-policy.js';
+import { attemptEntry, attemptMarker, finalRecord, nextAttemptPayload } from '../retries/attempts.js';
+import type { ActivationRecord } from '../types.js';
 import { CompletionWaiters } from '../run-control/completion-waiters.js';
 import { runSequence } from './sequence-runner.js';
 import { isSequence, type SequenceExec } from './sequence-components.js';
@@ -42,6 +45,8 @@ export class Invoker {
   readonly owner = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly writer: RecordWriter;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Timers that wake this invoker when a retry it scheduled is due. */
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private unsubscribe: (() => void) | undefined;
   private running = 0;
   /** Sequences waiting for their components: they hold a lease but no executor memory or concurrency slot. */
@@ -73,7 +78,12 @@ export class Invoker {
     const { store, runtime, leaseMs } = this.o;
     this.unsubscribe = store.onEnqueued(() => this.wake());
     runtime.onCapacity(() => this.schedule());
-    this.timers.push(setInterval(() => this.wake(), this.o.pollMs ?? 500));
+    this.timers.push(
+      setInterval(() => {
+        this.wake();
+        void this.promoteDue();
+      }, this.o.pollMs ?? 500),
+    );
     this.timers.push(
       setInterval(() => {
         if (this.running > 0 || this.sequences > 0) store.renewLeases(this.owner, leaseMs).catch((err) => this.o.logger.error({ err }, 'lease renewal failed'));
@@ -94,6 +104,7 @@ export class Invoker {
     this.stopped = true;
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
+    for (const t of this.retryTimers) clearTimeout(t);
     const all = Promise.all([...this.active]);
     await Promise.race([all, new Promise((r) => setTimeout(r, graceMs))]);
     this.abandoned = true;
@@ -243,6 +254,8 @@ export class Invoker {
         }
         return;
       }
+      const policy = retryPolicy(action.annotations);
+      const attempt = (inv.attemptHistory?.length ?? 0) + 1;
       const env: Record<string, string> = {};
       for (const p of action.parameters) {
         if (p.init) env[p.key] = typeof p.value === 'string' ? p.value : JSON.stringify(p.value);
@@ -257,31 +270,63 @@ export class Invoker {
               activationId: inv.activationId,
               onError: (err) => this.o.logger.warn({ err, activationId: inv.activationId }, 'live logs could not be written'),
             });
-      const outcome = await runtime.run({
-        activationId: inv.activationId,
-        transactionId: inv.transactionId,
-        namespace: inv.namespace,
-        actionName: `/${inv.actionNamespace}/${inv.actionName}`,
-        action,
-        loadCode: async () => {
-          const e = await store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, true);
-          if (e?.doc.exec.code === undefined) throw new Error('Action could not be found or may have been deleted.');
-          return e.doc.exec.code;
-        },
-        params: inv.params,
-        env,
-        ...(inv.apiKey ? { apiKey: inv.apiKey } : {}),
-        apiHost: this.o.apiHost(),
-        ...(live ? { observer: live } : {}),
-        signal: cancel.signal,
-        cancelGraceMs: cancelGraceMs(action.annotations),
-      });
+      // With a retry policy every attempt's lines follow a marker line, and live lines carry the positions they will
+      // have in the final record (after the earlier attempts' lines).
+      const marker = policy ? attemptMarker(attempt) : undefined;
+      let observer: RunObserverShim | undefined = live;
+      if (marker !== undefined && live) {
+        const base = (inv.priorLogs?.length ?? 0) + 1;
+        live.line(base, marker);
+        observer = { line: (seq, l) => live.line(base + seq, l), truncated: () => live.truncated(), progress: (j) => live.progress(j) };
+      }
+      let outcome: Awaited<ReturnType<Runtime['run']>>;
+      try {
+        outcome = await runtime.run({
+          activationId: inv.activationId,
+          transactionId: inv.transactionId,
+          namespace: inv.namespace,
+          actionName: `/${inv.actionNamespace}/${inv.actionName}`,
+          action,
+          loadCode: async () => {
+            const e = await store.getEntity<ActionDoc>(inv.actionNamespace, 'action', inv.actionName, true);
+            if (e?.doc.exec.code === undefined) throw new Error('Action could not be found or may have been deleted.');
+            return e.doc.exec.code;
+          },
+          params: inv.params,
+          env,
+          ...(inv.apiKey ? { apiKey: inv.apiKey } : {}),
+          apiHost: this.o.apiHost(),
+          ...(observer ? { observer } : {}),
+          signal: cancel.signal,
+          cancelGraceMs: cancelGraceMs(action.annotations),
+          attempt,
+          maxAttempts: policy?.maxAttempts ?? 1,
+        });
+      } catch (err) {
+        // The code never got to run (spawn, code fetch): an internal error, retried when the policy says so.
+        await live?.close();
+        if (!policy || cancel.cancel) throw err;
+        this.o.logger.error({ err, activationId: inv.activationId, namespace: inv.namespace, attempt }, 'attempt failed inside Flare');
+        const rec = internalErrorRecord(inv, `The action could not be run: ${(err as Error)?.message ?? String(err)}`, action);
+        await this.settle(inv, action, policy, attempt, rec, 'internal-error', [marker!]);
+        return;
+      }
       // A live write still in progress lands before the record, whose commit then deletes it.
       await live?.close();
       // A run killed by a cancel gets the cancelled record (written now that its sandbox is gone). A cancel that
       // lost the race to the end of the run still wins in the store: complete() stores the record cancelled.
-      const record = outcome.cancelled && cancel.cancel ? cancelledRecord(inv, cancel.cancel, action, outcome) : buildRecord(inv, action, outcome);
-      this.finish(record, inv, outcome.executor);
+      // Cancel never triggers a retry.
+      if (outcome.cancelled && cancel.cancel) {
+        const rec = cancelledRecord(inv, cancel.cancel, action, outcome);
+        this.finish(policy ? finalRecord(inv, rec, attemptEntry(attempt, rec, 'failed'), [marker!, ...rec.logs], action.limits.logs * 1024 * 1024) : rec, inv, outcome.executor);
+        return;
+      }
+      const rec = buildRecord(inv, action, outcome);
+      if (!policy) {
+        this.finish(rec, inv, outcome.executor);
+        return;
+      }
+      await this.settle(inv, action, policy, attempt, rec, attemptCategory(rec.statusCode, outcome.timeout), [marker!, ...outcome.logs], outcome.executor);
     } catch (err) {
       this.o.logger.error({ err, activationId: inv.activationId, namespace: inv.namespace }, 'activation failed inside Flare');
       this.finish(internalErrorRecord(inv, `The action could not be run: ${(err as Error)?.message ?? String(err)}`, action), inv);
@@ -289,6 +334,70 @@ export class Invoker {
       cancel.done();
       this.running--;
       this.schedule();
+    }
+  }
+
+  /**
+   * An attempt of an activation with a retry policy ended: either the queue row waits for the next attempt (state
+   * `retrying`, no record), or the one final record is written with every attempt's history and logs.
+   */
+  private async settle(
+    inv: ClaimedInvocation,
+    action: ActionDoc,
+    policy: RetryPolicy,
+    attempt: number,
+    rec: ActivationRecord,
+    category: RetryCategory | undefined,
+    lines: string[],
+    kind?: StartKind,
+  ): Promise<void> {
+    const limitBytes = action.limits.logs * 1024 * 1024;
+    const entry = attemptEntry(attempt, rec, category ?? 'succeeded');
+    const decision = decideRetry(policy, attempt, category, rec.response.result);
+    const extra: ActivationRecord['annotations'] = [];
+    if (decision.retry) {
+      const notBefore = Date.now() + decision.delayMs;
+      // Queue TTL counts retries too: an attempt that could only start too late is not scheduled (§4.8).
+      if (inv.ttlMs !== undefined && notBefore > inv.received + inv.ttlMs) extra.push({ key: 'retriesExhausted', value: 'eventAge' });
+      else if (await this.scheduleRetry(nextAttemptPayload(inv, policy.maxAttempts, entry, lines, limitBytes), notBefore)) return;
+      // Otherwise the row is no longer ours (cancelled, or taken over after a lost lease): the final record is
+      // offered to the store, whose complete() keeps whichever record came first.
+    } else if (decision.exhausted) extra.push({ key: 'retriesExhausted', value: true });
+    this.finish(finalRecord(inv, rec, entry, lines, limitBytes, extra), inv, kind);
+  }
+
+  /** Commits the retry (retried on store errors while this node runs); arms a timer so the attempt starts on time. */
+  private async scheduleRetry(next: Invocation, notBefore: number): Promise<boolean> {
+    for (let i = 0; ; i++) {
+      try {
+        const ok = await this.o.store.scheduleRetry(next, this.owner, notBefore);
+        if (ok) this.armRetryTimer(notBefore);
+        return ok;
+      } catch (err) {
+        if (this.stopping.signal.aborted) throw err;
+        this.o.logger.error({ err, activationId: next.activationId }, 'scheduling a retry failed; trying again');
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 50 * 2 ** i)));
+      }
+    }
+  }
+
+  /** Wakes this invoker when a retry it scheduled is due (the poll promotes due retries of other nodes too). */
+  private armRetryTimer(notBefore: number): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.retryTimers.delete(t);
+      void this.promoteDue();
+    }, Math.max(0, notBefore - Date.now()) + 1);
+    this.retryTimers.add(t);
+  }
+
+  /** Queues again the retries whose time came (any node's): the store wakes the invokers. */
+  private async promoteDue(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.o.store.promoteRetries(Date.now());
+    } catch (err) {
+      this.o.logger.error({ err }, 'queuing due retries failed');
     }
   }
 
@@ -307,7 +416,12 @@ export class Invoker {
     });
   }
 
-  /** Work whose node died: claimed = possibly started, so it gets a statusCode 3 record instead of a silent re-run. */
+  /**
+   * Work whose node died. It was claimed, and the claim is the `running` commit made before the code got anything, so
+   * it may have started: it gets a statusCode 3 `interrupted` record and is never silently re-run, unless its retry
+   * policy lists `interrupted` and attempts remain (then it waits for its next attempt like any retry). Work that was
+   * never claimed stays queued and simply runs.
+   */
   private async resolveExpired(): Promise<void> {
     if (this.stopped) return;
     try {
@@ -323,8 +437,17 @@ export class Invoker {
           this.o.logger.warn({ activationId: inv.activationId, namespace: inv.namespace }, 'cancel completed for a stopped node');
           continue;
         }
-        const record = internalErrorRecord(inv, INTERRUPTED_MESSAGE, action);
-        this.writer.write(inv.storeActivations === false ? statusOnlyRecord(record) : record);
+        const rec = interruptedRecord(inv, action);
+        const policy = action && !isSequence(action.exec) ? retryPolicy(action.annotations) : undefined;
+        if (!policy) {
+          this.finish(rec, inv);
+        } else {
+          // The lines the attempt published live before its node died belong to the record too.
+          const prior = inv.priorLogs?.length ?? 0;
+          const live = await this.o.store.readLiveLogs(inv.namespace, inv.activationId, prior).catch(() => ({ lines: [] }));
+          const attempt = (inv.attemptHistory?.length ?? 0) + 1;
+          await this.settle(inv, action!, policy, attempt, rec, 'interrupted', live.lines.map((l) => l.line));
+        }
         this.o.logger.warn({ activationId: inv.activationId, namespace: inv.namespace }, 'invocation interrupted: its node stopped before finishing it');
       }
       if (expired.length) this.o.logger.warn({ count: expired.length }, 'resolved interrupted invocations of a stopped node');
@@ -333,3 +456,6 @@ export class Invoker {
     }
   }
 }
+
+/** The observer shape the runtime takes (a LivePublisher, or a shim that shifts its line positions). */
+type RunObserverShim = Pick<LivePublisher, 'line' | 'truncated' | 'progress'>;

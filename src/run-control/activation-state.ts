@@ -3,11 +3,12 @@
 import type { ActivationRecord, InFlightEntry, QueueState } from '../types.js';
 import { badRequest } from '../api/errors.js';
 
-export type ActivationState = 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled';
+export type ActivationState = 'queued' | 'running' | 'retrying' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled';
 
 const STATES: Record<ActivationState, { inFlight: boolean }> = {
   queued: { inFlight: true },
   running: { inFlight: true },
+  retrying: { inFlight: true },
   cancelling: { inFlight: true },
   succeeded: { inFlight: false },
   failed: { inFlight: false },
@@ -53,7 +54,16 @@ export function inFlightFields(e: InFlightEntry, extra: Record<string, unknown> 
     ...(e.version !== undefined ? { version: e.version } : {}),
     queuedAt: e.queuedAt,
     ...(e.start !== undefined ? { start: e.start } : {}),
+    ...attemptFields(e),
     ...extra,
+  };
+}
+
+/** Attempt fields of an activation with a retry policy (src/retries/): which attempt, of how many, next when. */
+function attemptFields(e: InFlightEntry): Record<string, unknown> {
+  return {
+    ...(e.attempt !== undefined ? { attempt: e.attempt, maxAttempts: e.maxAttempts } : {}),
+    ...(e.nextAttemptAt !== undefined ? { nextAttemptAt: e.nextAttemptAt } : {}),
   };
 }
 
@@ -68,6 +78,7 @@ export function inFlightListItem(e: InFlightEntry): Record<string, unknown> {
     state: e.state,
     queuedAt: e.queuedAt,
     ...(e.start !== undefined ? { start: e.start } : {}),
+    ...attemptFields(e),
   };
 }
 
@@ -84,6 +95,7 @@ export function statusOfEntry(e: InFlightEntry, extra: Record<string, unknown> =
     queuedAt: e.queuedAt,
     ...(e.start !== undefined ? { start: e.start, elapsed: Math.max(0, Date.now() - e.start) } : {}),
     ...(e.cancel ? { cancel: e.cancel } : {}),
+    ...attemptFields(e),
     ...extra,
   };
 }

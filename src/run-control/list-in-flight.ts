@@ -26,6 +26,8 @@ export async function listByState(
   states: ActivationState[],
   docs: boolean,
   count: boolean,
+  /** A further condition on finished records (the dead-letter view's `retriesExhausted`). */
+  also?: (rec: ActivationRecord) => boolean,
 ): Promise<StateListing> {
   const inFlightStates = states.filter(isInFlightState) as QueueState[];
   const finished = states.filter((s) => !isInFlightState(s)) as Array<keyof typeof CODES>;
@@ -42,9 +44,10 @@ export async function listByState(
   let codes = [...new Set(finished.flatMap((s) => CODES[s]))];
   if (filter.statusCodes) codes = codes.filter((c) => filter.statusCodes!.includes(c));
   // Code 2 is ambiguous only when failed or cancelled is asked without the other.
-  const keep = codes.includes(2) && finished.includes('failed') !== finished.includes('cancelled')
+  const byState = codes.includes(2) && finished.includes('failed') !== finished.includes('cancelled')
     ? (rec: ActivationRecord) => rec.statusCode !== 2 || finished.includes(recordState(rec) as keyof typeof CODES)
     : undefined;
+  const keep = byState && also ? (rec: ActivationRecord) => byState(rec) && also(rec) : (byState ?? also);
   const byCode = { ...filter, statusCodes: codes };
   if (count) {
     const n = !codes.length ? 0 : keep ? (await scan(store, { ...byCode, skip: 0, limit: Number.MAX_SAFE_INTEGER }, keep)).length : await store.countActivations(byCode);

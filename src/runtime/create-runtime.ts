@@ -275,6 +275,8 @@ class PoolRuntime implements Runtime {
       __OW_ACTION_NAME: req.actionName,
       __OW_ACTION_VERSION: action.version,
       __OW_DEADLINE: String(deadline),
+      __OW_ATTEMPT: String(req.attempt ?? 1),
+      __OW_MAX_ATTEMPTS: String(req.maxAttempts ?? 1),
     };
     if (req.apiKey !== undefined) env.__OW_API_KEY = req.apiKey;
     const reply = await ex.exchange({ op: 'run', value: req.params, env }, timeoutMs);

@@ -35,6 +35,9 @@ export interface RunRequest {
    */
   signal?: AbortSignal;
   cancelGraceMs?: number;
+  /** 1-based attempt and the policy's maximum (→ __OW_ATTEMPT, __OW_MAX_ATTEMPTS; 1 and 1 without retries). */
+  attempt?: number;
+  maxAttempts?: number;
 }
 
 export interface RunOutcome {

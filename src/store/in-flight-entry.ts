@@ -4,7 +4,13 @@ import type { InFlightEntry, InFlightListFilter, Invocation, QueueState } from '
 import { activationFilterKey } from './store.js';
 import { parseCancel } from '../cancel/cancelled-record.js';
 
-export function inFlightEntry(inv: Invocation, state: QueueState, started: number | string | null | undefined, cancelText?: unknown): InFlightEntry {
+export function inFlightEntry(
+  inv: Invocation,
+  state: QueueState,
+  started: number | string | null | undefined,
+  cancelText?: unknown,
+  notBefore?: number | string | null,
+): InFlightEntry {
   const cancel = state === 'cancelling' ? parseCancel(cancelText) : undefined;
   return {
     activationId: inv.activationId,
@@ -13,11 +19,14 @@ export function inFlightEntry(inv: Invocation, state: QueueState, started: numbe
     name: inv.actionName,
     ...(inv.actionVersion !== undefined ? { version: inv.actionVersion } : {}),
     queuedAt: inv.received,
-    ...(state !== 'queued' && started !== null && started !== undefined ? { start: Number(started) } : {}),
+    ...(state !== 'queued' && state !== 'retrying' && started !== null && started !== undefined ? { start: Number(started) } : {}),
     filterKey: activationFilterKey({ name: inv.actionName, annotations: inv.annotations ?? [] }),
     ...(inv.cause ? { cause: inv.cause } : {}),
     action: { namespace: inv.actionNamespace, name: inv.actionName },
     ...(cancel ? { cancel } : {}),
+    // Attempts are shown for invocations with a retry policy (src/retries/): the one running, or the next one.
+    ...(inv.maxAttempts !== undefined ? { attempt: (inv.attemptHistory?.length ?? 0) + 1, maxAttempts: inv.maxAttempts } : {}),
+    ...(state === 'retrying' && notBefore !== null && notBefore !== undefined ? { nextAttemptAt: Number(notBefore) } : {}),
   };
 }
 

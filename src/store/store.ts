@@ -273,6 +273,22 @@ export interface Store {
   /** Deletes up to `batch` keys that expired before `now`; returns how many. */
   sweepIdempotencyKeys(now: number, batch: number): Promise<number>;
 
+  // ---- retries and replay (issue 11, src/retries/) ----
+  /**
+   * A failed attempt with attempts left: the running invocation held by `owner` becomes `retrying` until `notBefore`,
+   * unowned, with `inv` as its new payload (history, logs so far). A compare-and-set: false (and nothing written)
+   * when `owner` no longer holds it running (e.g. it was cancelled or taken over).
+   */
+  scheduleRetry(inv: Invocation, owner: string, notBefore: number): Promise<boolean>;
+  /** Queues again the retrying invocations whose `notBefore` is at or before `now` (and wakes invokers); returns how many. */
+  promoteRetries(now: number): Promise<number>;
+  /**
+   * The invocation a finished activation was accepted as (params, action revision, annotations; never the caller's
+   * key), kept with the record for replay; undefined when swept, never stored, or stored with `store-params: false`.
+   * complete() saves it from the queue row in the same transaction as the record.
+   */
+  getActivationParams(namespace: string, activationId: string): Promise<Invocation | undefined>;
+
   // ---- run control: what is in flight (the queue rows, never their params) ----
   /** The queue row of an invocation of `namespace` still in flight, or undefined once its record is written. */
   getInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined>;

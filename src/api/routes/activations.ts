@@ -13,6 +13,7 @@ import { inFlightFields, parseStates } from '../../run-control/activation-state.
 import { listByState } from '../../run-control/list-in-flight.js';
 import { parseWait, waitForRecord } from '../../run-control/wait.js';
 import { progressField } from '../../run-control/progress.js';
+import { retriesExhausted } from '../../retries/dead-letters.js';
 
 type Req = { Params: { namespace: string; id: string }; Querystring: Record<string, string | undefined> };
 
@@ -45,6 +46,9 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
       ...(cause ? { cause } : {}),
     };
     const states = parseStates(q.state);
+    // The dead-letter view (issue 11): failed activations whose retries ran out.
+    const deadLetters = q.retriesExhausted !== undefined && parseBool(q.retriesExhausted, 'retriesExhausted');
+    if (deadLetters && !states) throw badRequest("The parameter 'retriesExhausted' needs 'state', e.g. state=failed.");
     let after: ActivationCursor | undefined;
     if (q.cursor !== undefined && q.cursor !== '') {
       if (q.skip !== undefined && q.skip !== '') throw badRequest("The parameter 'cursor' is not permitted with 'skip'.");
@@ -58,7 +62,7 @@ export async function activationRoutes(app: FastifyInstance, { ctx }: { ctx: Api
       reply.header('Link', `<${nextPageUrl(req.url, cursor)}>; rel="next"`);
     };
     if (states) {
-      const listed = await listByState(store, { ...filter, ...(after ? { after } : {}), limit: p.limit, skip: p.skip }, states, docs, p.count);
+      const listed = await listByState(store, { ...filter, ...(after ? { after } : {}), limit: p.limit, skip: p.skip }, states, docs, p.count, deadLetters ? retriesExhausted : undefined);
       if (!p.count) announce(listed.next);
       return listed.body;
     }

@@ -72,6 +72,9 @@ export function migrationSql(s: string): string[] {
     // Fair claiming (issue 9): the namespaces with queued work, and each one's oldest, read off one index.
     `CREATE INDEX IF NOT EXISTS queue_queued_ns ON ${s}.queue (namespace, seq) WHERE state = 'queued'`,
     `DROP INDEX IF EXISTS ${s}.queue_queued`,
+    // Epoch ms a `retrying` row may be queued again (src/retries/); only retrying rows are in its index.
+    `ALTER TABLE ${s}.queue ADD COLUMN IF NOT EXISTS not_before bigint`,
+    `CREATE INDEX IF NOT EXISTS queue_retrying ON ${s}.queue (not_before) WHERE state = 'retrying'`,
     `CREATE INDEX IF NOT EXISTS queue_running ON ${s}.queue (lease_until) WHERE state = 'running'`,
     `CREATE INDEX IF NOT EXISTS queue_owner ON ${s}.queue (owner) WHERE state = 'running'`,
     `CREATE INDEX IF NOT EXISTS queue_namespace ON ${s}.queue (namespace)`,
@@ -168,6 +171,13 @@ export function migrationSql(s: string): string[] {
        WHERE NOT EXISTS (SELECT 1 FROM ${s}.settings WHERE key = 'admission_counts_filled') GROUP BY namespace
        ON CONFLICT (namespace) DO NOTHING`,
     `INSERT INTO ${s}.settings (key, value) VALUES ('admission_counts_filled', '1') ON CONFLICT (key) DO NOTHING`,
+    // The invoke parameters of finished activations, kept for replay (issue 11) as long as the records.
+    `CREATE TABLE IF NOT EXISTS ${s}.activation_params (
+       activation_id text PRIMARY KEY,
+       namespace text NOT NULL,
+       created bigint NOT NULL,
+       payload text NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS activation_params_sweep ON ${s}.activation_params (created)`,
     `INSERT INTO ${s}.settings (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
   ];
 }

@@ -480,21 +480,38 @@ export class PostgresStore implements Store {
     return Number(r.rows[0]!.n);
   }
 
+  // ---- retries and replay (issue 11) ----
+  async scheduleRetry(inv: Invocation, owner: string, notBefore: number): Promise<boolean> {
+    const r = await this.q('scheduleRetry', [inv.activationId, owner, Math.round(notBefore), JSON.stringify(inv)]);
+    return r.rowCount === 1;
+  }
+
+  async promoteRetries(now: number): Promise<number> {
+    const n = Number((await this.q('promoteRetries', [Math.round(now)])).rows[0]!.promoted);
+    if (n > 0) this.fireEnqueued();
+    return n;
+  }
+
+  async getActivationParams(namespace: string, activationId: string): Promise<Invocation | undefined> {
+    const row = (await this.q('getParams', [namespace, activationId])).rows[0];
+    return row ? (JSON.parse(String(row.payload)) as Invocation) : undefined;
+  }
+
   // ---- run control ----
   async getInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
     const row = (await this.q('getInFlight', [namespace, activationId])).rows[0];
-    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null, row.cancel) : undefined;
+    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null, row.cancel, row.not_before as string | null) : undefined;
   }
 
   /** The row lock orders this against the completing DELETE: either it sees watched, or this finds no row. */
   async watchInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
     const row = (await this.q('watchInFlight', [namespace, activationId])).rows[0];
-    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null, row.cancel) : undefined;
+    return row ? inFlightEntry(JSON.parse(String(row.payload)), row.state as QueueState, row.started as string | null, row.cancel, row.not_before as string | null) : undefined;
   }
 
   async listInFlight(f: InFlightListFilter): Promise<InFlightEntry[]> {
     const rows = (await this.q('listInFlight', [f.namespace, f.states])).rows;
-    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(String(r.payload)), r.state as QueueState, r.started as string | null, r.cancel)), f);
+    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(String(r.payload)), r.state as QueueState, r.started as string | null, r.cancel, r.not_before as string | null)), f);
   }
 
   // ---- cancel ----
@@ -688,6 +705,7 @@ export class PostgresStore implements Store {
     // Live rows of a run whose record never came the usual way (node died) go with the retention too.
     await this.q('liveSweepLines', [before]);
     await this.q('liveSweepState', [before]);
+    await this.q('sweepParams', [before, batch]);
     const r = await this.q('sweep', [before, batch]);
     const n = Number(r.rows[0]!.n);
     // Emptied hours are dropped once the sweep is through them (a counter at 0 may still be taken by a late record).
@@ -937,6 +955,13 @@ function statements(s: string, channels: Channels) {
         ON CONFLICT (namespace) DO UPDATE SET done = x.done + excluded.done),
       ok AS (SELECT t.a FROM unnest($1::text[]) AS t(a)
         WHERE t.a IN (SELECT activation_id FROM d) OR NOT EXISTS (SELECT 1 FROM ${s}.queue q WHERE q.activation_id = t.a)),
+      -- Kept for replay: the invocation without the caller's key and the retry state (store-params: false, or a
+      -- namespace that stores no activation data, opts out).
+      p AS (INSERT INTO ${s}.activation_params (activation_id, namespace, created, payload)
+        SELECT d.activation_id, d.namespace, ${NOW_MS}, (d.payload::jsonb - 'apiKey' - 'priorLogs' - 'attemptHistory')::text FROM d
+        WHERE (d.payload::jsonb -> 'storeParams') IS DISTINCT FROM 'false'::jsonb
+          AND (d.payload::jsonb -> 'storeActivations') IS DISTINCT FROM 'false'::jsonb
+        ON CONFLICT (activation_id) DO NOTHING),
       i AS (INSERT INTO ${s}.activations (activation_id, namespace, filter_key, pkg_key, start, "end", status_code, record, cause)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::smallint[], $8::text[], $9::text[])
           AS u(a, n, k, pk, st, en, sc, rec, ca) WHERE u.a IN (SELECT a FROM ok)
@@ -987,9 +1012,18 @@ function statements(s: string, channels: Channels) {
       WHERE q.activation_id = $1 AND q.namespace = $2`,
     liveSweepLines: `DELETE FROM ${s}.live_logs WHERE created < $1`,
     liveSweepState: `DELETE FROM ${s}.live_state WHERE created < $1`,
-    getInFlight: `SELECT state, started, payload, cancel FROM ${s}.queue WHERE activation_id = $2 AND namespace = $1`,
-    watchInFlight: `UPDATE ${s}.queue SET watched = true WHERE activation_id = $2 AND namespace = $1 RETURNING state, started, payload, cancel`,
-    listInFlight: `SELECT state, started, payload, cancel FROM ${s}.queue WHERE namespace = $1 AND state = ANY($2::text[])`,
+    getInFlight: `SELECT state, started, payload, cancel, not_before FROM ${s}.queue WHERE activation_id = $2 AND namespace = $1`,
+    watchInFlight: `UPDATE ${s}.queue SET watched = true WHERE activation_id = $2 AND namespace = $1 RETURNING state, started, payload, cancel, not_before`,
+    listInFlight: `SELECT state, started, payload, cancel, not_before FROM ${s}.queue WHERE namespace = $1 AND state = ANY($2::text[])`,
+    // A failed attempt with attempts left waits, unowned, until not_before (src/retries/).
+    scheduleRetry: `UPDATE ${s}.queue SET state = 'retrying', owner = NULL, lease_until = NULL, not_before = $3, payload = $4
+      WHERE activation_id = $1 AND owner = $2 AND state = 'running'`,
+    promoteRetries: `WITH u AS (UPDATE ${s}.queue SET state = 'queued', not_before = NULL WHERE state = 'retrying' AND not_before <= $1 RETURNING 1),
+      n AS (SELECT pg_notify('${channels.enqueued}', '') FROM (SELECT 1 FROM u LIMIT 1) AS any_promoted)
+      SELECT (SELECT count(*) FROM u) AS promoted, (SELECT count(*) FROM n) AS notified`,
+    getParams: `SELECT payload FROM ${s}.activation_params WHERE activation_id = $2 AND namespace = $1`,
+    sweepParams: `DELETE FROM ${s}.activation_params WHERE ctid IN
+      (SELECT ctid FROM ${s}.activation_params WHERE created < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
     getActivation: `SELECT record FROM ${s}.activations WHERE activation_id = $2 AND namespace = $1`,
     // Small batches by ctid with SKIP LOCKED: never a long table lock, and two sweeping nodes do not wait on each other.
     sweep: `WITH d AS (DELETE FROM ${s}.activations WHERE ctid IN

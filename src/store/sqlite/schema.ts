@@ -103,6 +103,14 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   PRIMARY KEY (namespace, key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires);
+-- The invoke parameters of finished activations, kept for replay (issue 11) as long as the records; rowid order is
+-- completion order, which the retention sweep follows.
+CREATE TABLE IF NOT EXISTS activation_params (
+  activation_id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  payload TEXT NOT NULL
+);
 `;
 
 /**
@@ -143,4 +151,11 @@ export const ADDED_COLUMNS: Array<{ table: string; column: string; type: string 
   { table: 'queue', column: 'started', type: 'INTEGER' },
   // The cancel request (JSON: requestedAt, by, reason) of a `cancelling` row (src/cancel/).
   { table: 'queue', column: 'cancel', type: 'TEXT' },
+  // Epoch ms a `retrying` row may be queued again (src/retries/).
+  { table: 'queue', column: 'not_before', type: 'INTEGER' },
 ];
+
+/** Indexes on added columns, applied after ADDED_COLUMNS. Partial: only retrying rows are in it (no hot-path cost). */
+export const ADDED_INDEXES = `
+CREATE INDEX IF NOT EXISTS queue_retrying ON queue (not_before) WHERE state = 'retrying';
+`;

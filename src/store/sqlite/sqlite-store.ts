@@ -40,7 +40,7 @@ import {
 import { ACTIVATION_COLUMNS, ACTIVATION_INDEXES, FILL_ACTIVATION_COUNTS, SCHEMA } from './schema.js';
 import { countDeltas, planCount, type CountDelta, type CountFilter } from '../activation-counts.js';
 import { listByStatuses } from '../activation-pages.js';
-import { ADDED_COLUMNS } from './schema.js';
+import { ADDED_COLUMNS, ADDED_INDEXES } from './schema.js';
 import { filterInFlight, inFlightEntry } from '../in-flight-entry.js';
 import { toSummary } from '../summary.js';
 import { Checkpointer } from './checkpointer.js';
@@ -103,6 +103,8 @@ class SqliteStore implements Store {
   private minuteWindow = 0;
   private tenantPoll: NodeJS.Timeout | undefined;
   private readonly statements = new Map<string, Database.Statement>();
+  /** The earliest not_before of the retrying rows (undefined: none). */
+  private nextRetryDue: number | undefined;
   /** Enqueues arriving in the same event-loop turn share one commit (group commit). */
   private pendingEnqueue: Array<EnqueueItem & { resolve: (out: AdmissionOutcome) => void; reject: (e: unknown) => void }> = [];
 
@@ -130,6 +132,7 @@ class SqliteStore implements Store {
       const cols = this.db.prepare(`PRAGMA table_info(${c.table})`).all() as Row[];
       if (!cols.some((r) => r.name === c.column)) this.db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
     }
+    this.db.exec(ADDED_INDEXES);
     this.events.setMaxListeners(0);
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
@@ -195,9 +198,26 @@ class SqliteStore implements Store {
       cancelRunning: p("UPDATE queue SET state = 'cancelling', cancel = ? WHERE activation_id = ?"),
       cancelQueued: p("UPDATE queue SET state = 'cancelling', cancel = ?, owner = NULL, lease_until = ? WHERE activation_id = ?"),
       inFlight: p('SELECT count(*) AS n FROM queue WHERE namespace = ?'),
-      getInFlight: p('SELECT state, started, payload, cancel FROM queue WHERE activation_id = ? AND namespace = ?'),
-      listInFlight: p('SELECT state, started, payload, cancel FROM queue WHERE namespace = ?'),
+      getInFlight: p('SELECT state, started, payload, cancel, not_before FROM queue WHERE activation_id = ? AND namespace = ?'),
+      listInFlight: p('SELECT state, started, payload, cancel, not_before FROM queue WHERE namespace = ?'),
       dequeue: p('DELETE FROM queue WHERE activation_id = ? RETURNING state, cancel'),
+      // A failed attempt with attempts left: the row waits, unowned, until not_before (src/retries/).
+      scheduleRetry: p(
+        `UPDATE queue SET state = 'retrying', owner = NULL, lease_until = NULL, not_before = ?, payload = ?
+         WHERE activation_id = ? AND owner = ? AND state = 'running'`,
+      ),
+      promoteRetries: p("UPDATE queue SET state = 'queued', not_before = NULL WHERE state = 'retrying' AND not_before <= ?"),
+      nextRetry: p("SELECT min(not_before) AS due FROM queue WHERE state = 'retrying'"),
+      // Kept for replay: the invocation without the caller's key and the retry state (store-params: false, or a
+      // namespace that stores no activation data, opts out).
+      saveParams: p(
+        `INSERT OR IGNORE INTO activation_params (activation_id, namespace, created, payload)
+         SELECT activation_id, namespace, ?, json_remove(payload, '$.apiKey', '$.priorLogs', '$.attemptHistory')
+         FROM queue WHERE activation_id = ? AND json_extract(payload, '$.storeParams') IS NOT 0
+           AND json_extract(payload, '$.storeActivations') IS NOT 0`,
+      ),
+      getParams: p('SELECT payload FROM activation_params WHERE activation_id = ? AND namespace = ?'),
+      sweepParams: p('DELETE FROM activation_params WHERE rowid IN (SELECT rowid FROM (SELECT rowid, created FROM activation_params ORDER BY rowid LIMIT ?) WHERE created < ?)'),
       insAct: p('INSERT OR IGNORE INTO activations (activation_id, namespace, filter_key, start, record, status_code, cause) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       getAct: p('SELECT record FROM activations WHERE activation_id = ? AND namespace = ?'),
       // Records are appended in completion order, so the oldest sit at the front of the rowid order: a sweep deletes
@@ -222,6 +242,7 @@ class SqliteStore implements Store {
         ON CONFLICT (namespace, filter_key, status_code, hour) DO UPDATE SET n = n + excluded.n`),
       pruneCounts: p('DELETE FROM activation_counts WHERE n <= 0'),
     };
+    this.nextRetryDue = (this.st.nextRetry!.get() as Row).due ?? undefined;
     // Admission runs inside the writing transaction, on counts that include every earlier commit and this batch's
     // earlier rows: the check and the insert of one invocation cannot be separated by another's.
     this.enqueueTx = this.db.transaction((items: EnqueueItem[], tally: Tally): AdmissionOutcome[] => {
@@ -294,7 +315,9 @@ class SqliteStore implements Store {
     this.completeTx = this.db.transaction((recs: ActivationRecord[]) => {
       const done: Array<{ record: ActivationRecord; wasQueued: boolean; stored: boolean }> = [];
       const counted: Array<{ namespace: string; filterKey: string; statusCode: number; start: number }> = [];
+      const now = Date.now();
       for (let r of recs) {
+        this.st.saveParams!.run(now, r.activationId);
         const row = this.st.dequeue!.get(r.activationId) as Row | undefined;
         const wasQueued = row !== undefined;
         // The cancel won the compare-and-set: whatever record comes is stored in its cancelled form.
@@ -647,10 +670,31 @@ class SqliteStore implements Store {
     return this.st.sweepKeys!.run(now, batch).changes;
   }
 
+  // ---- retries and replay (issue 11) ----
+  async scheduleRetry(inv: Invocation, owner: string, notBefore: number): Promise<boolean> {
+    const ok = this.st.scheduleRetry!.run(notBefore, JSON.stringify(inv), inv.activationId, owner).changes === 1;
+    if (ok && (this.nextRetryDue === undefined || notBefore < this.nextRetryDue)) this.nextRetryDue = notBefore;
+    return ok;
+  }
+
+  async promoteRetries(now: number): Promise<number> {
+    // One node owns the file, so it knows when the next retry is due: polls before then write nothing.
+    if (this.nextRetryDue === undefined || this.nextRetryDue > now) return 0;
+    const n = this.st.promoteRetries!.run(now).changes;
+    this.nextRetryDue = (this.st.nextRetry!.get() as Row).due ?? undefined;
+    if (n > 0) this.events.emit('enqueued');
+    return n;
+  }
+
+  async getActivationParams(namespace: string, activationId: string): Promise<Invocation | undefined> {
+    const row = this.st.getParams!.get(activationId, namespace) as Row | undefined;
+    return row ? (JSON.parse(row.payload) as Invocation) : undefined;
+  }
+
   // ---- run control ----
   async getInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
     const row = this.st.getInFlight!.get(activationId, namespace) as Row | undefined;
-    return row ? inFlightEntry(JSON.parse(row.payload), row.state, row.started, row.cancel) : undefined;
+    return row ? inFlightEntry(JSON.parse(row.payload), row.state, row.started, row.cancel, row.not_before) : undefined;
   }
 
   /** One process owns the file: every completion is announced in-process already. */
@@ -660,7 +704,7 @@ class SqliteStore implements Store {
 
   async listInFlight(f: InFlightListFilter): Promise<InFlightEntry[]> {
     const rows = this.st.listInFlight!.all(f.namespace) as Row[];
-    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(r.payload), r.state, r.started, r.cancel)), f);
+    return filterInFlight(rows.map((r) => inFlightEntry(JSON.parse(r.payload), r.state, r.started, r.cancel, r.not_before)), f);
   }
 
   // ---- activations ----
@@ -745,6 +789,7 @@ class SqliteStore implements Store {
     // Live rows of a run whose record never came the usual way (node died) go with the retention too.
     this.st.liveSweepLines!.run(before);
     this.st.liveSweepState!.run(before);
+    this.st.sweepParams!.run(batch, before);
     return this.sweepTx(before, batch);
   }
 
