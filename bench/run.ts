@@ -13,10 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { percentile, timeCalls, type BenchRow } from './stats.js';
 import { sseEvents } from '../src/live-logs/sse-reader.js';
+import { benchCpu } from './cpu.js';
+import { benchQueues } from './queues.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 500 : 3000;
+/** No-op activations (and jobs) in the CPU / end-to-end burst, the same for Flare, graphile-worker and BullMQ. */
+const BURST = QUICK ? 3000 : 15000;
 const ONLY_LIVE = process.env.BENCH_ONLY === 'live-logs';
 const ONLY_CANCEL = process.env.BENCH_ONLY === 'cancel';
 
@@ -406,6 +410,7 @@ async function main(): Promise<void> {
   for (const store of stores) {
     if (store === 'sqlite') {
       if (!ONLY_LIVE) rows.push(...(await benchFlare('sqlite', 'sqlite')));
+      if (!ONLY_LIVE) rows.push(...(await benchCpu('sqlite', BURST)));
       if (!ONLY_LIVE) rows.push(...(await benchDrain('sqlite', 'sqlite')));
       rows.push(...(await benchLiveLogs('sqlite', 'sqlite')));
     }
@@ -413,6 +418,7 @@ async function main(): Promise<void> {
       const url = pgUrl();
       try {
         if (!ONLY_LIVE) rows.push(...(await benchFlare(url, 'postgres')));
+        if (!ONLY_LIVE) rows.push(...(await benchCpu('postgres', BURST)));
         if (!ONLY_LIVE) rows.push(...(await benchDrain(pgUrl(), 'postgres')));
         rows.push(...(await benchLiveLogs(pgUrl(), 'postgres')));
       } catch (err) {
@@ -420,6 +426,8 @@ async function main(): Promise<void> {
       }
     }
   }
+  // The same burst through graphile-worker and BullMQ, so the ratios are measured in the same run.
+  if (!ONLY_LIVE && !ONLY_CANCEL) rows.push(...(await benchQueues(BURST)));
   if (!ONLY_LIVE && !ONLY_CANCEL) rows.push(...(await optional('runtime.ts', 'benchRuntime')));
   if (!ONLY_LIVE && !ONLY_CANCEL) rows.push(...(await optional('postgres.ts', 'benchPostgres')));
   if (!ONLY_LIVE) rows.push(...(await optional('cancel.ts', 'benchCancel')));
