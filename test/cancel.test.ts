@@ -113,6 +113,11 @@ function cancelChecks(get: () => { api: TestServer; runsHere: boolean }) {
     await waitForLine(api, id, 'stdout: line 3');
     // The function and its grandchild are on the host's process table (this check can see them).
     await waitFor(async () => (processesWith(marker).length >= 2 ? true : undefined), 20_000);
+    // A waiter and a live-log follower parked before the cancel are woken by the cancelled record.
+    const waiting = api.api(`/api/v1/namespaces/_/activations/${id}?wait=60000`).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const follow = await api.api(`/api/v1/namespaces/_/activations/${id}/logs?follow=true`, { headers: { Accept: 'text/event-stream' } });
+    const followed = readEvents(follow, { until: (e) => e.event === 'end', timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 300));
     const c = await cancel(api, id, '?reason=' + encodeURIComponent('wrong input'));
     assert.ok(c.status === 200 || c.status === 202, JSON.stringify(c.body));
     if (c.status === 202) {
@@ -128,6 +133,16 @@ function cancelChecks(get: () => { api: TestServer; runsHere: boolean }) {
     assert.ok(last <= c.at, `no line after the cancel answered (last line ${last}, answer ${c.at})`);
     assert.ok(rec.end <= Date.now() && rec.duration >= 0);
     assert.equal(ann(rec, 'timeout'), false);
+    const woken = await waiting;
+    assert.equal(woken.status, 200);
+    assert.deepEqual(woken.body, rec);
+    const events = await followed;
+    const end = events.find((e) => e.event === 'end');
+    assert.ok(end, 'the follower got the end event');
+    assert.equal(JSON.parse(end.data).state, 'cancelled');
+    assert.equal(JSON.parse(end.data).statusCode, 2);
+    const followedLines = events.filter((e) => e.event === 'log').map((e) => e.data);
+    assert.deepEqual(followedLines, rec.logs, 'the follower saw exactly the record\'s lines');
     // GET answers the same record; /status says cancelled with who and why; a second cancel is idempotent.
     const got = await (await api.api(`/api/v1/namespaces/_/activations/${id}`)).json();
     assert.deepEqual(got, rec);
