@@ -267,6 +267,18 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       assert.equal(r.status, 200);
     });
 
+    await step('Replay in the record view invokes it again and shows the new id, linked to the original', async () => {
+      await page.getByRole('button', { name: `Replay activation ${asyncId}` }).click();
+      const replayId = await waitText(page.locator('.output code.replay-id'), /^[0-9a-f]{32}$/);
+      assert.notEqual(replayId, asyncId);
+      const rec = await waitFor(async () => {
+        const r = await server.api(`/api/v1/namespaces/_/activations/${replayId}`);
+        return r.status === 200 ? ((await r.json()) as any) : undefined;
+      }, 30_000);
+      assert.equal(rec.cause, asyncId);
+      assert.deepEqual(rec.response.result, { body: 'Hello Flare!' }, 'same parameters (name: Flare)');
+    });
+
     await step('Run async of a long function shows its logs and progress live, then the record', async () => {
       const back = page.url();
       await page.goto(`${server.url}/console/functions/slowlog`);

@@ -1,7 +1,8 @@
-// One activation record, rendered as status, result and logs (used after Run / Run async).
+// One activation record, rendered as status, result and logs (used after Run / Run async), with a Replay button.
 import type { ActivationRecord } from './api';
 import { StatusBadge } from './dialog';
 import { duration, isCold, localTime } from './format';
+import { ReplayButton } from './replay-button';
 
 export function RecordView(props: { record: ActivationRecord }) {
   const r = props.record;
@@ -16,6 +17,7 @@ export function RecordView(props: { record: ActivationRecord }) {
         <span>
           Started <strong>{localTime(r.start)}</strong>
         </span>
+        {r.activationId && <ReplayButton activationId={r.activationId} />}
       </p>
       <h3>Result</h3>
       <pre class="json result">{JSON.stringify(r.response?.result, null, 2)}</pre>
