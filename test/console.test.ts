@@ -370,9 +370,9 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
       assert.match((await row.locator('td').nth(4).textContent()) ?? '', /^\d+(\.\d+)? (ms|s)$/);
       assert.match((await row.locator('td').nth(5).textContent()) ?? '', /^(cold|warm)$/);
 
-      // Run, Run async, the web call and the live one: the table must show exactly the API's greet records.
+      // Run, Run async, its replay, the web call and the live one: the table must show exactly the API's greet records.
       const greetIds = ((await (await server.api('/api/v1/namespaces/_/activations?name=greet&limit=200')).json()) as { activationId: string }[]).map((x) => x.activationId);
-      assert.equal(greetIds.length, 4);
+      assert.equal(greetIds.length, 5);
       await page.getByLabel('Function', { exact: true }).selectOption('greet');
       await waitFor(async () => {
         const ids = await rowIds(page);
@@ -422,8 +422,8 @@ test('browser: sign in, create, edit, run, run async, logs with filters, paging 
         const ids = await rowIds(page);
         return ids.length > 0 && !ids.includes(page1[0]!) ? ids : undefined;
       });
-      // 22 seed + 2 echo + 4 greet + 1 slowlog = 29 records: 9 on the second page, none repeated.
-      assert.equal(page2.length, 29 - 20);
+      // 22 seed + 2 echo + 5 greet (one a replay) + 1 slowlog = 30 records: 10 on the second page, none repeated.
+      assert.equal(page2.length, 30 - 20);
       assert.equal(page2.filter((id) => page1.includes(id)).length, 0);
       assert.ok(page2.every((id) => seeded.includes(id)));
       assert.ok(await page.getByRole('button', { name: 'Older →' }).isDisabled());
