@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import type { Store } from './store.js';
 
 const BATCH = 200;
+/** Insights read minute rows for at most 24 h and hour rows for at most 7 days (plus the current interval). */
+const INSIGHTS_MINUTES_KEPT_MS = 25 * 3_600_000;
+const INSIGHTS_HOURS_KEPT_MS = 8 * 86_400_000;
 /**
  * After each batch the sweeper rests three times as long as the batch took: a sweep of a day of records uses at most
  * a quarter of the store's time (and of the event loop, with SQLite), so invokes keep their latency while it runs.
@@ -41,7 +44,16 @@ export function startRetentionSweeper(store: Store, retentionMs: number, logger:
         if (n < BATCH) break;
         await restAfter(t0);
       }
-      if (total || keys) logger.info({ swept: total, idempotencyKeys: keys }, 'retention sweep');
+      // Insights rollups outlive the records: minute rows serve the 1 h and 24 h periods, hour rows the 7 d one.
+      let rollups = 0;
+      for (;;) {
+        const t0 = performance.now();
+        const n = await store.sweepInsights(Date.now() - INSIGHTS_MINUTES_KEPT_MS, Date.now() - INSIGHTS_HOURS_KEPT_MS, BATCH);
+        rollups += n;
+        if (n < BATCH) break;
+        await restAfter(t0);
+      }
+      if (total || keys || rollups) logger.info({ swept: total, idempotencyKeys: keys, insightsRows: rollups }, 'retention sweep');
     } catch (err) {
       logger.error({ err }, 'retention sweep failed');
     } finally {

@@ -313,6 +313,8 @@ export interface Store {
   // ---- insights (src/insights/): pre-aggregated per-minute and per-hour counts, kept by complete() ----
   /** Sums of the rollup rows of one function ('' = the namespace) at resolution `res`, grouped by `step`. */
   readInsights(q: InsightsQuery): Promise<InsightsRows>;
+  /** Deletes up to `batch` rollup rows (of each table) at minute resolution before `minuteBefore` and at hour resolution before `hourBefore`. */
+  sweepInsights(minuteBefore: number, hourBefore: number, batch: number): Promise<number>;
 
   // ---- notifications (in-process for SQLite, LISTEN/NOTIFY for PostgreSQL) ----
   /** Called when work may be waiting in the queue. Returns an unsubscribe function. */

@@ -1,5 +1,5 @@
-// Store contract, tenants part (issue 13): per-namespace limits, several keys per namespace, revocation, and the
-// change notification every node hears. Run against both adapters like store.contract.test.ts.
+// Store contract, issue 13 part: per-namespace limits, several keys per namespace, revocation, the change
+// notification every node hears, and the Insights rollups. Run against both adapters like store.contract.test.ts.
 import { describe, it, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Store } from './store.js';
+import type { ActivationRecord } from '../types.js';
+import { durationBucket } from '../insights/rollup.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import { openPostgresStore } from './postgres/postgres-store.js';
 
@@ -148,6 +150,47 @@ for (const adapter of adapters) {
       await admin.createKey('a', { uuid: 'k2', keyHash: 'h2', created: 2_000 });
       await admin.revokeKey('a', 'k2');
       await revoked;
+    });
+
+    it('insights: complete() adds each stored record once to the rollups; readInsights sums per interval; sweepInsights drops old rows', async () => {
+      const { store } = await adapter.open();
+      const base = 1_700_002_800_000; // a multiple of the hour
+      const rec = (id: string, name: string, start: number, statusCode: 0 | 1 | 2 | 3, duration: number, cold: boolean): ActivationRecord => ({
+        namespace: 'ns', name, version: '0.0.1', subject: 'ns', activationId: id, start, end: start + duration, duration, statusCode,
+        response: { status: 'success', statusCode, success: statusCode === 0, result: {} },
+        logs: [], annotations: [{ key: 'path', value: `ns/${name}` }, ...(cold ? [{ key: 'initTime', value: 5 }] : [])], publish: false,
+      });
+      const recs = [
+        rec('a1', 'f', base + 1_000, 0, 10, true),
+        rec('a2', 'f', base + 2_000, 0, 20, false),
+        rec('a3', 'f', base + 61_000, 1, 30, false),
+        rec('a4', 'g', base + 62_000, 3, 40, true),
+      ];
+      await store.complete(recs.slice(0, 2));
+      await store.complete(recs.slice(1)); // a2 again: stored once, counted once
+      const minute = await store.readInsights({ namespace: 'ns', fn: '', res: 60_000, from: base, to: base + 3_600_000, step: 60_000 });
+      assert.deepEqual(minute.rows, [
+        { t: base, s: [2, 0, 0, 0], cold: 1, durSum: 30 },
+        { t: base + 60_000, s: [0, 1, 0, 1], cold: 1, durSum: 70 },
+      ]);
+      const b = (ms: number) => durationBucket(ms);
+      assert.deepEqual(
+        minute.hist.map((h) => [h.t, h.b, h.n]),
+        [[base, b(10), 1], [base, b(20), 1], [base + 60_000, b(30), 1], [base + 60_000, b(40), 1]].sort((x, y) => x[0]! - y[0]! || x[1]! - y[1]!),
+      );
+      const f = await store.readInsights({ namespace: 'ns', fn: 'f', res: 3_600_000, from: base, to: base + 3_600_000, step: 3_600_000 });
+      assert.deepEqual(f.rows, [{ t: base, s: [2, 1, 0, 0], cold: 1, durSum: 60 }]);
+      const grouped = await store.readInsights({ namespace: 'ns', fn: '', res: 60_000, from: base, to: base + 3_600_000, step: 900_000 });
+      assert.deepEqual(grouped.rows, [{ t: base, s: [2, 1, 0, 1], cold: 2, durSum: 100 }]);
+      assert.deepEqual((await store.readInsights({ namespace: 'other', fn: '', res: 60_000, from: base, to: base + 3_600_000, step: 60_000 })).rows, []);
+
+      // Minute rows before base + 60 s go; hour rows stay (their bound is older).
+      let swept = 0;
+      for (let n; (n = await store.sweepInsights(base + 60_000, base, 2)) > 0; ) swept += n;
+      assert.ok(swept > 0);
+      const after = await store.readInsights({ namespace: 'ns', fn: '', res: 60_000, from: base, to: base + 3_600_000, step: 60_000 });
+      assert.deepEqual(after.rows.map((r) => r.t), [base + 60_000]);
+      assert.equal((await store.readInsights({ namespace: 'ns', fn: '', res: 3_600_000, from: base, to: base + 3_600_000, step: 3_600_000 })).rows[0]!.s[0], 2);
     });
   });
 }

@@ -33,6 +33,8 @@ export function migrationSql(s: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${s}.insights_hist (
        namespace text COLLATE "C" NOT NULL, fn text COLLATE "C" NOT NULL, res bigint NOT NULL, t bigint NOT NULL, b smallint NOT NULL, n bigint NOT NULL,
        PRIMARY KEY (namespace, fn, res, t, b))`,
+    `CREATE INDEX IF NOT EXISTS insights_rollup_sweep ON ${s}.insights_rollup (res, t)`,
+    `CREATE INDEX IF NOT EXISTS insights_hist_sweep ON ${s}.insights_hist (res, t)`,
     // doc is kept as text (not jsonb) so the document's field order survives; code lives apart so lists and warm
     // invokes never read it.
     `CREATE TABLE IF NOT EXISTS ${s}.entities (

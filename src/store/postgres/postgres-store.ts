@@ -414,6 +414,11 @@ export class PostgresStore implements Store {
     return (await this.q('sweepKeys', [now, batch])).rowCount ?? 0;
   }
 
+  async sweepInsights(minuteBefore: number, hourBefore: number, batch: number): Promise<number> {
+    const r = await this.q('sweepInsights', [minuteBefore, hourBefore, batch]);
+    return Number(r.rows[0]!.n);
+  }
+
   /**
    * Key row and queue row in one transaction. The key's primary key serialises racing duplicates: a second insert
    * waits on the first's uncommitted row (bounded by lock_timeout), then sees it committed (or rolled back).
@@ -817,6 +822,13 @@ function statements(s: string, channels: Channels) {
         ON CONFLICT DO NOTHING RETURNING namespace),
       n AS (SELECT pg_notify('${channels.tenants}', namespace) FROM i)
       SELECT namespace FROM i, (SELECT count(*) FROM n) AS notified`,
+    sweepInsights: `WITH r AS (DELETE FROM ${s}.insights_rollup WHERE ctid IN (
+        (SELECT ctid FROM ${s}.insights_rollup WHERE res = 60000 AND t < $1 LIMIT $3)
+        UNION ALL (SELECT ctid FROM ${s}.insights_rollup WHERE res = 3600000 AND t < $2 LIMIT $3)) RETURNING 1),
+      h AS (DELETE FROM ${s}.insights_hist WHERE ctid IN (
+        (SELECT ctid FROM ${s}.insights_hist WHERE res = 60000 AND t < $1 LIMIT $3)
+        UNION ALL (SELECT ctid FROM ${s}.insights_hist WHERE res = 3600000 AND t < $2 LIMIT $3)) RETURNING 1)
+      SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM h) AS n`,
     readRollup: `SELECT t - t % $6 AS i, sum(s0) AS s0, sum(s1) AS s1, sum(s2) AS s2, sum(s3) AS s3, sum(cold) AS cold, sum(dur_sum) AS dur
       FROM ${s}.insights_rollup WHERE namespace = $1 AND fn = $2 AND res = $3 AND t >= $4 AND t < $5 GROUP BY 1 ORDER BY 1`,
     readHist: `SELECT t - t % $6 AS i, b, sum(n) AS n

@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS insights_hist (
   namespace TEXT NOT NULL, fn TEXT NOT NULL, res INTEGER NOT NULL, t INTEGER NOT NULL, b INTEGER NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (namespace, fn, res, t, b)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS insights_rollup_sweep ON insights_rollup (res, t);
+CREATE INDEX IF NOT EXISTS insights_hist_sweep ON insights_hist (res, t);
 CREATE TABLE IF NOT EXISTS entities (
   namespace TEXT NOT NULL,
   kind TEXT NOT NULL,

@@ -158,6 +158,12 @@ class SqliteStore implements Store {
         FROM insights_rollup WHERE namespace = @ns AND fn = @fn AND res = @res AND t >= @from AND t < @to GROUP BY i ORDER BY i`),
       readHist: p(`SELECT t - t % @step AS i, b, sum(n) AS n
         FROM insights_hist WHERE namespace = @ns AND fn = @fn AND res = @res AND t >= @from AND t < @to GROUP BY i, b ORDER BY i, b`),
+      sweepRollup: p(`DELETE FROM insights_rollup WHERE (namespace, fn, res, t) IN (
+        SELECT namespace, fn, res, t FROM insights_rollup WHERE res = 60000 AND t < @m
+        UNION ALL SELECT namespace, fn, res, t FROM insights_rollup WHERE res = 3600000 AND t < @h LIMIT @n)`),
+      sweepHist: p(`DELETE FROM insights_hist WHERE (namespace, fn, res, t, b) IN (
+        SELECT namespace, fn, res, t, b FROM insights_hist WHERE res = 60000 AND t < @m
+        UNION ALL SELECT namespace, fn, res, t, b FROM insights_hist WHERE res = 3600000 AND t < @h LIMIT @n)`),
       delNsKeys: p('DELETE FROM namespace_keys WHERE namespace = ?'),
       setNsLimits: p('UPDATE namespaces SET limits = ? WHERE name = ?'),
       insKey: p(`INSERT OR IGNORE INTO namespace_keys (uuid, namespace, key_hash, created)
@@ -668,6 +674,11 @@ class SqliteStore implements Store {
 
   async sweepIdempotencyKeys(now: number, batch: number): Promise<number> {
     return this.st.sweepKeys!.run(now, batch).changes;
+  }
+
+  async sweepInsights(minuteBefore: number, hourBefore: number, batch: number): Promise<number> {
+    const args = { m: minuteBefore, h: hourBefore, n: batch };
+    return this.st.sweepRollup!.run(args).changes + this.st.sweepHist!.run(args).changes;
   }
 
   // ---- retries and replay (issue 11) ----
