@@ -30,6 +30,8 @@ export interface RunningFlare {
   sandbox: string;
   bootstrap?: Bootstrap;
   notices: string[];
+  /** The node's HTTP app (its routes are in the OpenAPI document). */
+  app: FastifyInstance;
   /** SIGTERM's first step: /ready answers 503 at once so load balancers stop sending work here. */
   drain(): void;
   close(): Promise<void>;
@@ -158,6 +160,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
     sandbox,
     ...(config.role !== 'invoker' ? { bootstrap } : {}),
     notices,
+    app,
     drain: () => readiness.shutdown(),
     async close() {
       readiness.shutdown();

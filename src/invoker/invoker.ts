@@ -47,6 +47,7 @@ export class Invoker {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Timers that wake this invoker when a retry it scheduled is due. */
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private renewTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private running = 0;
   /** Sequences waiting for their components: they hold a lease but no executor memory or concurrency slot. */
@@ -84,11 +85,9 @@ export class Invoker {
         void this.promoteDue();
       }, this.o.pollMs ?? 500),
     );
-    this.timers.push(
-      setInterval(() => {
-        if (this.running > 0 || this.sequences > 0) store.renewLeases(this.owner, leaseMs).catch((err) => this.o.logger.error({ err }, 'lease renewal failed'));
-      }, Math.max(100, Math.floor(leaseMs / 3))),
-    );
+    this.renewTimer = setInterval(() => {
+      if (this.running > 0 || this.sequences > 0) store.renewLeases(this.owner, leaseMs).catch((err) => this.o.logger.error({ err }, 'lease renewal failed'));
+    }, Math.max(100, Math.floor(leaseMs / 3)));
     this.timers.push(setInterval(() => void this.resolveExpired(), Math.min(1_000, leaseMs)));
     void this.resolveExpired();
     this.schedule();
@@ -99,19 +98,29 @@ export class Invoker {
     return this.running + this.sequences;
   }
 
-  /** Stops claiming; waits up to graceMs for running activations. Unfinished ones are resolved by lease expiry. */
+  /**
+   * Stops claiming; waits up to graceMs for running activations. Their leases are renewed all the while (else a
+   * run longer than the lease would be taken over as interrupted by another node while it is still finishing here).
+   * Unfinished ones are resolved by lease expiry after the grace.
+   */
   async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
     for (const t of this.retryTimers) clearTimeout(t);
-    const all = Promise.all([...this.active]);
-    await Promise.race([all, new Promise((r) => setTimeout(r, graceMs))]);
+    const deadline = Date.now() + graceMs;
+    // A fast-path invocation reserved just before stop may still join `active`: wait until the set stays empty.
+    while (this.active.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all([...this.active]), new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))]);
+      clearTimeout(timer);
+    }
     this.abandoned = true;
     this.stopping.abort();
     this.waiters.close();
     this.cancels.close();
     await this.writer.drain();
+    if (this.renewTimer) clearInterval(this.renewTimer);
   }
 
   /** New work may be queued. */

@@ -2,9 +2,44 @@
 // GET /api/v1 advertises (swagger_paths): /api-docs (JSON) and /docs (a browsable page rendered from it, with no
 // third-party UI bundle to ship).
 import swagger from '@fastify/swagger';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { routeSchema } from './route-schemas.js';
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** The route declares a schema of its own or has one in route-schemas.ts. */
+  schema: boolean;
+}
+
+const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route registered on the app after registerOpenApi (tests compare it with the document). */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return registered.get(app) ?? [];
+}
+
+const passThroughValidator = () => () => true;
+const jsonSerializer = () => (data: unknown) => JSON.stringify(data);
+
+/** Gives a route without a schema its documentation schema (route-schemas.ts), which neither validates nor serializes. */
+function attachSchema(route: RouteOptions, list: RegisteredRoute[]): void {
+  const methods = [route.method].flat();
+  if (!route.schema) {
+    const doc = routeSchema(methods.length > 1 ? 'GET' : methods[0]!, route.url);
+    if (doc) {
+      route.schema = doc;
+      route.validatorCompiler = passThroughValidator;
+      route.serializerCompiler = jsonSerializer;
+    }
+  }
+  for (const method of methods) list.push({ method, url: route.url, schema: route.schema !== undefined });
+}
 
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
+  const list: RegisteredRoute[] = [];
+  registered.set(app, list);
+  app.addHook('onRoute', (route) => attachSchema(route, list));
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

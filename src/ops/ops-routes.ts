@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.js';
 import type { FlareMetrics } from './metrics.js';
 
+const PROBE_TIMEOUT_MS = 2_000;
+
 export interface ReadinessOptions {
   store: Store;
   role: string;
@@ -47,14 +49,21 @@ export class Readiness {
   private async storeProbe(): Promise<{ ok: boolean; reason?: string }> {
     const now = Date.now();
     if (this.probe && now - this.probe.at < 1_000) return this.probe;
-    this.pending ??= this.o.store
-      .getSetting('flare:ready-probe')
-      .then(() => ({ ok: true }), (err: unknown) => ({ ok: false, reason: String((err as Error)?.message ?? err).slice(0, 200) }))
-      .then((r) => {
-        this.probe = { at: Date.now(), ...r };
-        this.pending = undefined;
-        return r;
+    if (!this.pending) {
+      // A database that stops answering (no RST, e.g. a partition) must not hang /ready: the probe gives up.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_r, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
       });
+      this.pending = Promise.race([this.o.store.getSetting('flare:ready-probe'), timeout])
+        .finally(() => clearTimeout(timer))
+        .then(() => ({ ok: true }), (err: unknown) => ({ ok: false, reason: String((err as Error)?.message ?? err).slice(0, 200) }))
+        .then((r) => {
+          this.probe = { at: Date.now(), ...r };
+          this.pending = undefined;
+          return r;
+        });
+    }
     return this.pending;
   }
 }

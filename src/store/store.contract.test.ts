@@ -528,6 +528,18 @@ for (const adapter of adapters) {
       await store.complete([record('ik', 'hello', ++clock, { activationId: busy.activationId })]);
       assert.deepEqual(await store.enqueueWithIdempotencyKey(inv, key, limits), { stored: true }, 'the key was free');
       assert.equal(await store.countInFlight('ik'), 1);
+
+    it('queue: takeExpired never takes the caller\'s own expired leases (a late renewal is not a death)', async () => {
+      const { store } = await adapter.open();
+      const inv = invocation('ns');
+      await store.enqueue(inv);
+      assert.equal((await store.claim('slow', 1, 100)).length, 1);
+      await sleep(250);
+      assert.deepEqual(await store.takeExpired('slow', 5_000, 10), [], 'its own work stays its own');
+      await store.renewLeases('slow', 5_000);
+      assert.deepEqual(await store.takeExpired('other', 5_000, 10), [], 'renewed again: not taken by another node either');
+      await store.complete([record('ns', 'hello', ++clock, { activationId: inv.activationId })]);
+      assert.equal(await store.countInFlight('ns'), 0);
     });
 
     it('queue: complete removes from the queue, stores the record, is idempotent', async () => {

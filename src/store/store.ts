@@ -224,6 +224,7 @@ export interface Store {
   /**
    * Takes over invocations whose lease expired (their node died): returns them claimed by `owner`,
    * so exactly one node resolves each. `cancelling` rows are taken over too (with their `cancel`): they end cancelled.
+   * Never `owner`'s own: a live node whose renewal came late (a stalled event loop) is still running them.
    */
   takeExpired(owner: string, leaseMs: number, max: number): Promise<ClaimedInvocation[]>;
   /**

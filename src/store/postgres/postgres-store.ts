@@ -931,11 +931,12 @@ function statements(s: string, channels: Channels) {
     // Cancelling rows keep their lease while their invoker kills the run (each kind through its own partial index).
     renewLeases: `WITH c AS (UPDATE ${s}.queue SET lease_until = ${NOW_MS} + $2 WHERE state = 'cancelling' AND owner = $1)
       UPDATE ${s}.queue SET lease_until = ${NOW_MS} + $2 WHERE owner = $1 AND state = 'running'`,
-    // A dead node's cancelling rows are taken over too: they end cancelled (src/cancel/), never re-run.
+    // A dead node's cancelling rows are taken over too: they end cancelled (src/cancel/), never re-run. Never the
+    // caller's own rows: a live node whose renewal came late is still running them.
     takeExpired: `WITH r AS (SELECT activation_id FROM ${s}.queue WHERE state = 'running' AND lease_until < ${NOW_MS}
-        ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED),
+        AND owner IS DISTINCT FROM $1 ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED),
       x AS (SELECT activation_id FROM ${s}.queue WHERE state = 'cancelling' AND lease_until < ${NOW_MS}
-        LIMIT $3 FOR UPDATE SKIP LOCKED),
+        AND owner IS DISTINCT FROM $1 LIMIT $3 FOR UPDATE SKIP LOCKED),
       c AS (SELECT activation_id FROM r UNION ALL SELECT activation_id FROM x)
       UPDATE ${s}.queue q SET owner = $1, lease_until = ${NOW_MS} + $2
       FROM c WHERE q.activation_id = c.activation_id

@@ -194,10 +194,10 @@ class SqliteStore implements Store {
          RETURNING seq, payload, attempts`,
       ),
       renew: p("UPDATE queue SET lease_until = ? WHERE owner = ? AND state IN ('running', 'cancelling')"),
-      // A dead node's cancelling rows too: they end cancelled (src/cancel/), never re-run.
+      // A dead node's cancelling rows too: they end cancelled (src/cancel/), never re-run. Never the caller's own.
       takeExpired: p(
         `UPDATE queue SET owner = ?, lease_until = ?
-         WHERE seq IN (SELECT seq FROM queue WHERE state IN ('running', 'cancelling') AND lease_until < ? ORDER BY seq LIMIT ?)
+         WHERE seq IN (SELECT seq FROM queue WHERE state IN ('running', 'cancelling') AND lease_until < ? AND owner IS NOT ? ORDER BY seq LIMIT ?)
          RETURNING seq, payload, attempts, state, cancel`,
       ),
       cancelRow: p('SELECT state, payload, cancel FROM queue WHERE activation_id = ? AND namespace = ?'),
@@ -600,7 +600,7 @@ class SqliteStore implements Store {
 
   async takeExpired(owner: string, leaseMs: number, max: number): Promise<ClaimedInvocation[]> {
     const now = Date.now();
-    const rows = this.st.takeExpired!.all(owner, now + leaseMs, now, max) as Row[];
+    const rows = this.st.takeExpired!.all(owner, now + leaseMs, now, owner, max) as Row[];
     return rows.sort((a, b) => a.seq - b.seq).map(claimed);
   }
 
