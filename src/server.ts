@@ -64,8 +64,9 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
       resultMaxBytes: config.limits.resultMax,
       requireSandbox: config.requireSandbox,
       unsafe: config.sandboxOff,
-      // The sandbox mode is in the banner; the log repeats it at debug level only (no second warning).
-      logger: { warn: (m) => logger.debug(m), info: (m) => logger.info(m) },
+      // The sandbox mode is in the banner; the log repeats it at debug level only (no second warning). Warnings about
+      // one activation (they carry its fields) are real warnings.
+      logger: { warn: (m, fields) => (fields ? logger.warn(fields, m) : logger.debug(m)), info: (m) => logger.info(m) },
     });
     const d = runtime.sandbox.description;
     // The banner says it once: the Sandbox line names the mode, the warning explains it.
@@ -149,6 +150,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
   const stopSweeper = startRetentionSweeper(store, config.retentionHours * 3_600_000, logger);
   const inv = invoker;
   metrics.setSources({
+    queued: () => store.countQueued(),
     ...(inv ? { running: () => inv.runningCount } : {}),
     ...(rt?.stats ? { executors: () => rt.stats!() } : {}),
   });

@@ -96,6 +96,67 @@ describe('operations: metrics, health, readiness, OpenAPI, config, banner', () =
     for (const x of m.get('flare_http_requests_total')!.metrics) assert.doesNotMatch(x.labels!.route!, /[0-9a-f]{32}|\/ok\b/);
   });
 
+  it('/metrics: queued and running gauges, idempotent replays, scheduled runs, claim and record-write latency, exact', async () => {
+    // The scheduler clock is moved so that a minute boundary comes `lead` ms after now: one scheduled run, soon.
+    const lead = 15_000;
+    const t0 = Date.now();
+    let boundary = Math.ceil((t0 + lead) / 60_000) * 60_000;
+    if (boundary === t0 + lead) boundary += 60_000;
+    // One executor slot (256 MB budget, 256 MB actions): a second slow invocation waits in the queue.
+    const s = await startServer({ env: { FLARE_SANDBOX: 'off', FLARE_INVOKER_MEMORY_MB: '256', FLARE_SCHEDULER_CLOCK_OFFSET_MS: String(boundary - (t0 + lead)) } });
+    servers.push(s);
+    const ns = s.namespace;
+    await putAction(s, 'slow', 'async function main() { await new Promise((r) => setTimeout(r, 4000)); return {}; }');
+    await putAction(s, 'quick', 'function main(p) { return { p }; }');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await s.api('/api/v1/namespaces/_/actions/slow?blocking=false', { method: 'POST', json: {} });
+      assert.equal(r.status, 202);
+      ids.push(((await r.json()) as { activationId: string }).activationId);
+    }
+    await waitFor(async () => {
+      const m = await scrape(s);
+      return value(m, 'flare_activations_in_flight', { state: 'running' }) === 1 && value(m, 'flare_activations_in_flight', { state: 'queued' }) === 2 ? true : undefined;
+    }, 30_000, 100);
+
+    // The same Idempotency-Key twice: one acceptance, one replay; the same for a trigger fire.
+    const keyed = () => s.api('/api/v1/namespaces/_/actions/quick?blocking=false', { method: 'POST', json: { a: 1 }, headers: { 'idempotency-key': 'metrics-k1' } });
+    const first = (await (await keyed()).json()) as { activationId: string };
+    const again = await keyed();
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(await again.json(), first);
+    assert.equal((await s.api('/api/v1/namespaces/_/triggers/t?overwrite=true', { method: 'PUT', json: {} })).status, 200);
+    assert.equal((await s.api('/api/v1/namespaces/_/rules/r?overwrite=true', { method: 'PUT', json: { trigger: '/_/t', action: '/_/quick' } })).status, 200);
+    const fire = () => s.api('/api/v1/namespaces/_/triggers/t', { method: 'POST', json: {}, headers: { 'idempotency-key': 'metrics-k2' } });
+    assert.equal((await fire()).status, 202);
+    assert.equal((await fire()).headers.get('idempotent-replayed'), 'true');
+
+    const created = await s.api('/v2/functions/namespaces/_/triggers', {
+      method: 'POST',
+      json: { name: 'every-minute', function: 'quick', type: 'SCHEDULED', is_enabled: true, scheduled_details: { cron: '* * * * *', body: { tick: true } } },
+    });
+    assert.equal(created.status, 200, await created.text());
+    const m = await waitFor(async () => {
+      const x = await scrape(s);
+      const done = value(x, 'flare_invocations_completed_total', { namespace: ns });
+      // 3 slow + 1 keyed + 1 by the rule + 1 scheduled
+      return value(x, 'flare_scheduled_runs_total', { namespace: ns }) >= 1 && done === 6 ? x : undefined;
+    }, 60_000, 250);
+    assert.equal(value(m, 'flare_scheduled_runs_total', { namespace: ns, outcome: 'fired' }), 1);
+    assert.equal(value(m, 'flare_scheduled_runs_total', { namespace: ns, outcome: 'failed' }), 0);
+    assert.equal(value(m, 'flare_idempotent_replays_total', { namespace: ns, kind: 'action' }), 1);
+    assert.equal(value(m, 'flare_idempotent_replays_total', { namespace: ns, kind: 'trigger' }), 1);
+    assert.equal(value(m, 'flare_invocations_accepted_total', { namespace: ns, function: 'slow' }), 3);
+    assert.equal(value(m, 'flare_invocations_accepted_total', { namespace: ns, function: 'quick' }), 3);
+    assert.equal(value(m, 'flare_invocations_completed_total', { namespace: ns, function: 'quick', status: 'success' }), 3);
+    assert.equal(value(m, 'flare_activations_in_flight', { state: 'queued' }), 0);
+    assert.equal(value(m, 'flare_activations_in_flight', { state: 'running' }), 0);
+    assert.ok(value(m, 'flare_store_operation_seconds_count', { operation: 'claim' }) >= 1, 'the queued ones were claimed');
+    assert.ok(value(m, 'flare_store_operation_seconds_count', { operation: 'complete' }) >= 1);
+    assert.equal(value(m, 'flare_executor_memory_bytes', { kind: 'budget' }), 256 * 1_048_576);
+    for (const id of ids) assert.equal((await waitForRecord(s, id)).response.status, 'success');
+  });
+
   it('/health and /ready answer unauthenticated; /ready flips to 503 at once on SIGTERM while a run finishes', async () => {
     const s = await startServer({ env: { ...ENV, FLARE_SHUTDOWN_GRACE_MS: '20000' } });
     servers.push(s);

@@ -132,7 +132,7 @@ describe('rolling restart on PostgreSQL: 2 API + 2 invoker nodes under steady lo
       const again = await start(idx < 2 ? 'api' : 'invoker', Number(new URL(node.url).port));
       live[idx] = again;
       await waitReady(again);
-      mark(`ready node ${idx}`);
+      mark(`ready node ${idx} (process ${all.length - 1})`);
       assert.ok(accepted.length > before, 'the load went on during the restart');
       await new Promise((r) => setTimeout(r, 2_000));
     }
@@ -153,7 +153,11 @@ describe('rolling restart on PostgreSQL: 2 API + 2 invoker nodes under steady lo
     const bad = records
       .map((r) => ({ id: r.activation_id as string, doc: (typeof r.doc === 'string' ? JSON.parse(r.doc) : r.doc) as { response: { status: string; result: { id?: string } } } }))
       .filter((r) => r.doc.response.status !== 'success' || r.doc.response.result.id !== r.id)
-      .map((r) => ({ id: r.id, ...sent.get(r.id), start: (r.doc as unknown as { start: number }).start - t0, status: r.doc.response.status }));
+      .map((r) => ({ id: r.id, ...sent.get(r.id), start: (r.doc as unknown as { start: number }).start - t0, status: r.doc.response.status, end: (r.doc as unknown as { end: number }).end - t0, result: r.doc.response.result }));
+    // On failure: the warnings and errors of every node (which node took what over, and why).
+    const noise = () =>
+      all.map((n, i) => `node process ${i} (${n.url}):\n` + n.output().split('\n').filter((l) => /"level":[456]0/.test(l)).slice(0, 8).join('\n')).join('\n');
+    if (bad.length) timeline.push(noise());
     assert.deepEqual(bad, [], `records that failed or ran as another id; timeline:\n${timeline.join('\n')}`);
     const { rows: queued } = await db.query(`SELECT count(*)::int AS c FROM "${SCHEMA}".queue`);
     assert.equal(queued[0].c, 0, 'nothing left in the queue');

@@ -166,6 +166,7 @@ export class InvocationService {
       throw this.refused(identity, out.refused);
     }
     if (out.stored) {
+      this.metrics?.invocationAccepted(identity.namespace, inv.actionName);
       if (!waiter) return { activationId: inv.activationId };
       const record = await waiter.wait(opts.waitMs);
       return record ? { activationId: inv.activationId, record } : { activationId: inv.activationId };
@@ -173,6 +174,7 @@ export class InvocationService {
     waiter?.cancel();
     if (out.fingerprint !== idem.fingerprint) throw new ApiError(422, IdempotencyMessages.mismatch);
     const first = out.activationId;
+    this.metrics?.idempotentReplay(identity.namespace, 'action');
     if (!opts.blocking) return { activationId: first, replayed: true };
     // Listen before looking, so a completion between the two is not missed.
     const firstWaiter = this.waiters.register(identity.namespace, first);

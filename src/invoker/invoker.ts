@@ -70,7 +70,11 @@ export class Invoker {
   private reserved = 0;
 
   constructor(private readonly o: InvokerOptions) {
-    this.writer = new RecordWriter(o.store, (err) => o.logger.error({ err }, 'writing activation records failed; retrying'), 500, o.metrics ? () => o.metrics!.storeTimer('complete') : undefined);
+    // One line per record (activationId and namespace on each, like every line about an activation), at most 20 a batch.
+    const writeFailed = (err: unknown, records: ActivationRecord[]) => {
+      for (const r of records.slice(0, 20)) o.logger.error({ err, activationId: r.activationId, namespace: r.namespace, batch: records.length }, 'writing the activation record failed; retrying');
+    };
+    this.writer = new RecordWriter(o.store, writeFailed, 500, o.metrics ? () => o.metrics!.storeTimer('complete') : undefined);
     this.waiters = new CompletionWaiters(o.store);
     this.cancels = new RunCancels(o.store);
   }
@@ -184,7 +188,9 @@ export class Invoker {
         const free = this.freeSlots();
         if (free <= 0) break;
         this.maybeQueued = false;
+        const timed = this.o.metrics?.storeTimer('claim');
         const items = await this.o.store.claim(this.owner, free, this.o.leaseMs);
+        timed?.();
         for (const inv of items) this.track(this.execute(inv));
         if (items.length === free) this.maybeQueued = this.again = true;
       } while (this.again && this.maybeQueued && !this.stopped);
@@ -277,7 +283,7 @@ export class Invoker {
               store,
               namespace: inv.namespace,
               activationId: inv.activationId,
-              onError: (err) => this.o.logger.warn({ err, activationId: inv.activationId }, 'live logs could not be written'),
+              onError: (err) => this.o.logger.warn({ err, activationId: inv.activationId, namespace: inv.namespace }, 'live logs could not be written'),
             });
       // With a retry policy every attempt's lines follow a marker line, and live lines carry the positions they will
       // have in the final record (after the earlier attempts' lines).
@@ -384,7 +390,7 @@ export class Invoker {
         return ok;
       } catch (err) {
         if (this.stopping.signal.aborted) throw err;
-        this.o.logger.error({ err, activationId: next.activationId }, 'scheduling a retry failed; trying again');
+        this.o.logger.error({ err, activationId: next.activationId, namespace: next.namespace }, 'scheduling a retry failed; trying again');
         await new Promise((r) => setTimeout(r, Math.min(5_000, 50 * 2 ** i)));
       }
     }

@@ -10,7 +10,7 @@ export class RecordWriter {
 
   constructor(
     private readonly store: Store,
-    private readonly onError: (err: unknown) => void,
+    private readonly onError: (err: unknown, records: ActivationRecord[]) => void,
     private readonly maxBatch = 500,
     /** Starts a latency timer for one batch commit (metrics); returns its stop. */
     private readonly timeCommit?: () => () => void,
@@ -41,7 +41,7 @@ export class RecordWriter {
         done?.();
         return;
       } catch (err) {
-        this.onError(err);
+        this.onError(err, records);
         await new Promise((r) => setTimeout(r, Math.min(5_000, 50 * 2 ** attempt)));
       }
     }

@@ -44,6 +44,7 @@ export class FlareMetrics {
   private readonly http: Counter<'method' | 'route' | 'status'>;
   private readonly httpDuration: Histogram<'method' | 'route'>;
   private readonly scheduled: Counter<'namespace' | 'outcome'>;
+  private readonly replays: Counter<'namespace' | 'kind'>;
   private readonly httpBound = new Map<string, { count: { inc(): void }; dur: { observe(v: number): void } }>();
 
   constructor(opts: MetricsOptions) {
@@ -62,6 +63,7 @@ export class FlareMetrics {
     this.http = new Counter({ name: 'flare_http_requests_total', help: 'HTTP requests by route template and status', labelNames: ['method', 'route', 'status'], registers });
     this.httpDuration = new Histogram({ name: 'flare_http_request_duration_seconds', help: 'HTTP request latency by route template', labelNames: ['method', 'route'], buckets: DURATION_BUCKETS, registers });
     this.scheduled = new Counter({ name: 'flare_scheduled_runs_total', help: 'Scheduled trigger firings by this node', labelNames: ['namespace', 'outcome'], registers });
+    this.replays = new Counter({ name: 'flare_idempotent_replays_total', help: 'Requests answered with the activation of an earlier request with the same Idempotency-Key', labelNames: ['namespace', 'kind'], registers });
     const self = this;
     new Gauge({
       name: 'flare_activations_in_flight',
@@ -120,6 +122,11 @@ export class FlareMetrics {
     if (r.kind) b.starts[r.kind].inc();
     if (r.end > 0 && r.start > 0) b.duration.observe(Math.max(0, r.end - r.start) / 1000);
     if (r.received !== undefined && r.start > 0) b.queueWait.observe(Math.max(0, r.start - r.received) / 1000);
+  }
+
+  /** kind: "action" (an invoke) or "trigger" (a fire). */
+  idempotentReplay(namespace: string, kind: 'action' | 'trigger'): void {
+    this.replays.inc({ namespace: this.ns(namespace), kind });
   }
 
   scheduledRun(namespace: string, outcome: 'fired' | 'failed'): void {

@@ -21,7 +21,7 @@ export interface RuntimeOptions {
   resultMaxBytes: number; // 1048576
   requireSandbox: boolean; // true → throw if isolation is unavailable; false → unsafe dev mode with a warning
   idleEvictMs?: number; // evict idle warm executors (default 10 min)
-  logger?: { warn(msg: string): void; info(msg: string): void };
+  logger?: { warn(msg: string, fields?: Record<string, unknown>): void; info(msg: string): void };
   /** Prewarmed stem cells per kind (default nodejs:20 ×2, python:3.11 ×1); 0 disables. */
   stemCells?: Record<string, number>;
   /** Memory of a stem cell until it is assigned an action, MB (default 256). */
@@ -155,7 +155,7 @@ class PoolRuntime implements Runtime {
     try {
       return await this.runInner(req);
     } catch (e) {
-      this.opts.logger?.warn(`runtime failure for ${req.activationId}: ${(e as Error).stack ?? e}`);
+      this.opts.logger?.warn('runtime failure', { activationId: req.activationId, namespace: req.namespace, err: (e as Error).stack ?? String(e) });
       return {
         statusCode: 3,
         result: { error: `Failed to run the action: ${(e as Error).message ?? e}` },

@@ -528,6 +528,7 @@ for (const adapter of adapters) {
       await store.complete([record('ik', 'hello', ++clock, { activationId: busy.activationId })]);
       assert.deepEqual(await store.enqueueWithIdempotencyKey(inv, key, limits), { stored: true }, 'the key was free');
       assert.equal(await store.countInFlight('ik'), 1);
+    });
 
     it('queue: takeExpired never takes the caller\'s own expired leases (a late renewal is not a death)', async () => {
       const { store } = await adapter.open();
@@ -540,6 +541,18 @@ for (const adapter of adapters) {
       assert.deepEqual(await store.takeExpired('other', 5_000, 10), [], 'renewed again: not taken by another node either');
       await store.complete([record('ns', 'hello', ++clock, { activationId: inv.activationId })]);
       assert.equal(await store.countInFlight('ns'), 0);
+    });
+
+    it('queue: countQueued counts the unclaimed invocations of every namespace', async () => {
+      const { store } = await adapter.open();
+      const before = await store.countQueued();
+      await store.enqueue(invocation('ns-q1'));
+      await store.enqueue(invocation('ns-q2'));
+      await store.enqueue(invocation('ns-q2'));
+      assert.equal(await store.countQueued(), before + 3);
+      const claimed = await store.claim('counter', 1, 10_000);
+      assert.equal(claimed.length, 1);
+      assert.equal(await store.countQueued(), before + 2, 'claimed work is running, not queued');
     });
 
     it('queue: complete removes from the queue, stores the record, is idempotent', async () => {

@@ -232,6 +232,8 @@ export interface Store {
    * stop counting there: the throttle only needs to know whether the limit is reached, not the size of a backlog.
    */
   countInFlight(namespace: string, atMost?: number): Promise<number>;
+  /** Invocations waiting to be claimed, all namespaces (the queued gauge of /metrics: read at scrape time only). */
+  countQueued(): Promise<number>;
   /**
    * Atomically removes each invocation from the queue and stores its record (idempotent by activationId).
    * Notifies completion listeners. The other side of cancelInFlight's compare-and-set: a row that is `cancelling`

@@ -154,6 +154,7 @@ export async function triggerRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCon
       if (idempotencyKey !== undefined) {
         const replayOf = await claimFireKey(ctx, ns, idempotencyKey, requestFingerprint('POST', `/${ns}/triggers/${found.doc.name}`, payload), activationId);
         if (replayOf) {
+          ctx.metrics?.idempotentReplay(ns, 'trigger');
           reply.header('idempotent-replayed', 'true');
           return reply.code(202).send({ activationId: replayOf });
         }

@@ -1,5 +1,6 @@
 // Creates Flare's tables in one schema. Runs under a transaction-scoped advisory lock so several nodes can start at
 // once: CREATE … IF NOT EXISTS alone races on the catalog (duplicate key errors) when two sessions run it together.
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 
 /** Bumped when a migration step is added; stored in settings as `schema_version`. */
@@ -184,12 +185,25 @@ export function migrationSql(s: string): string[] {
   ];
 }
 
-/** Runs every step in one transaction holding an advisory lock keyed by the schema name. */
+/**
+ * Runs every step in one transaction holding an advisory lock keyed by the schema name. A node starting against a
+ * schema whose steps are all applied (the hash of the step list is stored) skips them: CREATE INDEX IF NOT EXISTS
+ * still takes a SHARE lock on its table, which would stall the other nodes' writes (lease renewals included)
+ * during a rolling restart under load.
+ */
 export async function migrate(client: pg.ClientBase, schemaName: string, quoted: string): Promise<void> {
+  const steps = migrationSql(quoted);
+  const hash = createHash('sha256').update(migrationSql('"s"').join(';')).digest('hex');
+  const applied = await client.query(`SELECT value FROM ${quoted}.settings WHERE key = 'schema_hash'`).then(
+    (r) => (r.rows[0] as { value?: string } | undefined)?.value,
+    () => undefined,
+  );
+  if (applied === hash) return;
   await client.query('BEGIN');
   try {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`flare_migrate:${schemaName}`]);
-    for (const sql of migrationSql(quoted)) await client.query(sql);
+    for (const sql of steps) await client.query(sql);
+    await client.query(`INSERT INTO ${quoted}.settings (key, value) VALUES ('schema_hash', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [hash]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -502,6 +502,10 @@ export class PostgresStore implements Store {
     return row ? (JSON.parse(String(row.payload)) as Invocation) : undefined;
   }
 
+  async countQueued(): Promise<number> {
+    return Number((await this.q('countQueued', [])).rows[0]!.n);
+  }
+
   // ---- run control ----
   async getInFlight(namespace: string, activationId: string): Promise<InFlightEntry | undefined> {
     const row = (await this.q('getInFlight', [namespace, activationId])).rows[0];
@@ -954,6 +958,7 @@ function statements(s: string, channels: Channels) {
       SELECT o.state AS previous, o.payload, o.cancel, (SELECT count(*) FROM n) AS notified FROM o`,
     cancellingRows: `SELECT activation_id, cancel FROM ${s}.queue WHERE activation_id = ANY($1::text[]) AND state = 'cancelling'`,
     countInFlight: `SELECT count(*) AS n FROM ${s}.queue WHERE namespace = $1`,
+    countQueued: `SELECT count(*) AS n FROM ${s}.queue WHERE state = 'queued'`,
     countInFlightUpTo: `SELECT count(*) AS n FROM (SELECT 1 FROM ${s}.queue WHERE namespace = $1 LIMIT $2) AS upto`,
     // Completions are announced only for invocations someone waits for (blocking calls, web calls, sequence
     // components): a NOTIFY serialises commits cluster-wide, and non-blocking work has no waiter to wake.

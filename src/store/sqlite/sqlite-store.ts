@@ -204,6 +204,7 @@ class SqliteStore implements Store {
       cancelRunning: p("UPDATE queue SET state = 'cancelling', cancel = ? WHERE activation_id = ?"),
       cancelQueued: p("UPDATE queue SET state = 'cancelling', cancel = ?, owner = NULL, lease_until = ? WHERE activation_id = ?"),
       inFlight: p('SELECT count(*) AS n FROM queue WHERE namespace = ?'),
+      countQueued: p("SELECT count(*) AS n FROM queue WHERE state = 'queued'"),
       getInFlight: p('SELECT state, started, payload, cancel, not_before FROM queue WHERE activation_id = ? AND namespace = ?'),
       listInFlight: p('SELECT state, started, payload, cancel, not_before FROM queue WHERE namespace = ?'),
       dequeue: p('DELETE FROM queue WHERE activation_id = ? RETURNING state, cancel'),
@@ -613,6 +614,10 @@ class SqliteStore implements Store {
   onCancelRequested(listener: (activationId: string, cancel: CancelRequest) => void): () => void {
     this.events.on('cancel', listener);
     return () => this.events.off('cancel', listener);
+  }
+
+  async countQueued(): Promise<number> {
+    return (this.st.countQueued!.get() as Row).n as number;
   }
 
   async countInFlight(namespace: string): Promise<number> {
