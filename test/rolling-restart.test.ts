@@ -49,7 +49,8 @@ describe('rolling restart on PostgreSQL: 2 API + 2 invoker nodes under steady lo
   const runs = join(dir, 'runs.log');
 
   const start = async (role: 'api' | 'invoker', port?: number) => {
-    const s = await startServer({ namespace, auth, env: ENV, args: ['--store', STORE_URL, '--role', role], ...(port ? { port } : {}) });
+    // A node starting while the others run under load (on a shared 2-core box) may take longer than the default.
+    const s = await startServer({ namespace, auth, env: ENV, args: ['--store', STORE_URL, '--role', role], startTimeoutMs: 60_000, ...(port ? { port } : {}) });
     all.push(s);
     return s;
   };

@@ -36,6 +36,8 @@ export interface StartOptions {
   namespace?: string;
   auth?: string;
   port?: number;
+  /** How long to wait for the "API host" line (default 20 s). */
+  startTimeoutMs?: number;
 }
 
 export function newAuth(): string {
@@ -82,8 +84,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     const timer = setTimeout(() => {
       // A child left running would keep the test runner waiting forever.
       proc.kill('SIGKILL');
-      reject(new Error(`server did not start in 20s:\n${out}`));
-    }, 20_000);
+      reject(new Error(`server did not start in ${(opts.startTimeoutMs ?? 20_000) / 1000}s:\n${out}`));
+    }, opts.startTimeoutMs ?? 20_000);
     const check = () => {
       const m = /API host:\s+(http:\/\/\S+)/.exec(out);
       if (m) {
