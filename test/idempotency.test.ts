@@ -51,6 +51,7 @@ test('100 concurrent POSTs with one key: one run, one activationId, no 409; a ch
   const changed = await post(`${NS}/actions/once`, { n: 2 }, 'order-42');
   assert.equal(changed.status, 422);
   assert.equal(changed.body.error, 'The Idempotency-Key was already used with a different request.');
+  assert.equal(changed.headers.get('link'), '</api-docs>; rel="describedby"', 'the draft: a mismatch links to the docs');
   assert.equal(typeof changed.body.code, 'string');
   const otherFn = await post(`${NS}/actions/slow`, body, 'order-42');
   assert.equal(otherFn.status, 422, 'a key reused on another function is a mismatch');

@@ -8,7 +8,7 @@ import {
   type IdempotencyOutcome,
   type Store,
 } from '../store/store.js';
-import { IdempotencyMessages } from '../idempotency/idempotency-key.js';
+import { IDEMPOTENCY_DOCS_LINK, IdempotencyMessages } from '../idempotency/idempotency-key.js';
 import type { ActivationRecord, Identity, Invocation, KeyValue } from '../types.js';
 import { newActivationId } from '../ids.js';
 import { ApiError, Messages } from './errors.js';
@@ -172,7 +172,7 @@ export class InvocationService {
       return record ? { activationId: inv.activationId, record } : { activationId: inv.activationId };
     }
     waiter?.cancel();
-    if (out.fingerprint !== idem.fingerprint) throw new ApiError(422, IdempotencyMessages.mismatch);
+    if (out.fingerprint !== idem.fingerprint) throw new ApiError(422, IdempotencyMessages.mismatch, IDEMPOTENCY_DOCS_LINK);
     const first = out.activationId;
     this.metrics?.idempotentReplay(identity.namespace, 'action');
     if (!opts.blocking) return { activationId: first, replayed: true };

@@ -9,6 +9,12 @@ export const IdempotencyMessages = {
   busy: 'A request with this Idempotency-Key is still being processed.',
 };
 
+/**
+ * The IETF draft (§2.7) points a mismatch answer at documentation with `Link: <…>; rel="describedby"`: this server's
+ * API description, which documents the header, its fingerprint and its 24 h window.
+ */
+export const IDEMPOTENCY_DOCS_LINK = { link: '</api-docs>; rel="describedby"' };
+
 /** The header value for `key`: bare when it can be, else an sf-string. */
 export function formatIdempotencyKey(key: string): string {
   return /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(key) ? key : `"${key.replace(/(["\\])/g, '\\$1')}"`;

@@ -1,7 +1,7 @@
 // OpenWhisk triggers (§2.4) and firing (§8.1): create/update, get, delete, list, and POST to fire. Firing invokes
 // every active rule's action non-blocking through InvocationService (durable, throttled) and stores the trigger's
 // own activation record (no end/duration; one compact JSON log line per rule).
-import { IdempotencyMessages, parseIdempotencyKey, requestFingerprint } from '../../idempotency/idempotency-key.js';
+import { IDEMPOTENCY_DOCS_LINK, IdempotencyMessages, parseIdempotencyKey, requestFingerprint } from '../../idempotency/idempotency-key.js';
 import { IdempotencyKeyBusyError } from '../../store/store.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../server.js';
@@ -179,6 +179,6 @@ async function claimFireKey(ctx: ApiContext, ns: string, key: string, fingerprin
     throw err;
   }
   if (out.stored) return undefined;
-  if (out.fingerprint !== fingerprint) throw new ApiError(422, IdempotencyMessages.mismatch);
+  if (out.fingerprint !== fingerprint) throw new ApiError(422, IdempotencyMessages.mismatch, IDEMPOTENCY_DOCS_LINK);
   return out.activationId;
 }
