@@ -190,6 +190,8 @@ export interface Invocation {
   priorLogs?: string[];
   /** False when the action has `store-params: false`: the params are not kept with the record (no replay). */
   storeParams?: false;
+  /** Completion callback (`Flare-Callback-Url` or annotation callback-url): the terminal record is POSTed there. */
+  callbackUrl?: string;
 }
 
 /** One attempt of an activation with a retry policy (annotation `attemptHistory`). */

@@ -135,6 +135,60 @@ export interface InsightsRows {
   hist: Array<{ t: number; b: number; n: number }>;
 }
 
+/** The terminal event a completion callback announces (`activation.<event>`). */
+export type DeliveryEvent = 'succeeded' | 'failed' | 'cancelled' | 'expired';
+/** pending: an attempt is due at nextAttemptAt; delivered: a 2xx came; failed: the schedule is exhausted; stopped: 410. */
+export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'stopped';
+
+/** A due callback claimed by a delivery worker. */
+export interface DeliveryJob {
+  activationId: string;
+  namespace: string;
+  url: string;
+  event: DeliveryEvent;
+  /** Attempts made so far (all schedules). */
+  attempts: number;
+  /** Position in the retry schedule of this attempt (0 = the first; a redelivery starts again at 0). */
+  step: number;
+}
+
+/** One POST of a callback as recorded. */
+export interface DeliveryAttempt {
+  /** 1-based, across redeliveries. */
+  attempt: number;
+  /** Epoch ms the attempt started. */
+  at: number;
+  /** HTTP status of the answer, when there was one. */
+  status?: number;
+  /** Why it failed (refused address, timeout, redirect, connection error, non-2xx). */
+  error?: string;
+  latencyMs: number;
+  /** When the next attempt is due (epoch ms), if one is scheduled. */
+  nextAttemptAt?: number;
+}
+
+/** What the attempt's outcome makes of the delivery: another attempt after delayMs, or a final state. */
+export type DeliveryOutcome = { state: 'pending'; delayMs: number } | { state: 'delivered' | 'failed' | 'stopped' };
+
+/** A callback with every attempt, as `GET …/activations/{id}/deliveries` shows it. */
+export interface DeliveryView {
+  activationId: string;
+  namespace: string;
+  url: string;
+  event: DeliveryEvent;
+  state: DeliveryState;
+  nextAttemptAt?: number;
+  created: number;
+  attempts: DeliveryAttempt[];
+}
+
+/** A namespace's callback signing secrets: after a rotation the previous one also signs until previousUntil. */
+export interface WebhookSecrets {
+  current: string;
+  previous?: string;
+  previousUntil?: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Whether enqueue honours its `claim` argument (otherwise callers must not pass one). */
@@ -303,6 +357,42 @@ export interface Store {
   /** In-flight invocations of a namespace in the given states, filtered like listActivations, newest first. */
   listInFlight(filter: InFlightListFilter): Promise<InFlightEntry[]>;
 
+  // ---- completion callbacks (src/deliveries/) ----
+  // complete() writes the outbox row of an invocation enqueued with `callbackUrl` in the record's transaction
+  // (event from terminalEvent(record)), due at once; the rest of the lifecycle is these operations.
+  /**
+   * Claims up to `max` due pending deliveries for `owner` with a lease of `leaseMs` (a lease that expired is taken
+   * over: the attempt's node died). Two owners never claim the same delivery at once.
+   */
+  claimDeliveries(owner: string, max: number, leaseMs: number): Promise<DeliveryJob[]>;
+  /**
+   * Records an attempt of a delivery `owner` holds and applies its outcome (next attempt after delayMs, or a final
+   * state), releasing the claim, in one transaction. Returns the attempt as stored (with its number and
+   * nextAttemptAt), or undefined when `owner` no longer holds the delivery.
+   */
+  finishDeliveryAttempt(
+    owner: string,
+    activationId: string,
+    attempt: Omit<DeliveryAttempt, 'attempt' | 'nextAttemptAt'>,
+    outcome: DeliveryOutcome,
+  ): Promise<DeliveryAttempt | undefined>;
+  /** The callback of an activation with its attempts (oldest first), or undefined if it has none. */
+  getDeliveries(namespace: string, activationId: string): Promise<DeliveryView | undefined>;
+  /** Makes the callback due now from the start of the schedule (same webhook id). False if it has none. */
+  redeliver(namespace: string, activationId: string): Promise<boolean>;
+  /** Milliseconds until the earliest unheld pending delivery is due (≤ 0: due now), undefined when there is none. */
+  nextDeliveryDueIn(): Promise<number | undefined>;
+  /** Deletes up to `batch` finished deliveries (and their attempts) created before `before`; returns how many. */
+  sweepDeliveries(before: number, batch: number): Promise<number>;
+  /** Called in this process when complete() or redeliver() made a delivery due. */
+  onDeliveriesDue(listener: () => void): () => void;
+  /** The namespace's signing secrets, if it has any yet. */
+  getWebhookSecrets(namespace: string): Promise<WebhookSecrets | undefined>;
+  /** Stores `secret` as the namespace's secret unless it has one; returns the secrets stored afterwards. */
+  ensureWebhookSecret(namespace: string, secret: string): Promise<WebhookSecrets>;
+  /** Makes `secret` current; the current one becomes previous, signing too until previousUntil. */
+  rotateWebhookSecret(namespace: string, secret: string, previousUntil: number): Promise<WebhookSecrets>;
+
   // ---- activations ----
   getActivation(namespace: string, activationId: string): Promise<ActivationRecord | undefined>;
   listActivations(filter: ActivationListFilter, docs: boolean): Promise<(ActivationRecord | ActivationSummary)[]>;
@@ -345,4 +435,11 @@ export function activationFilterKey(record: Pick<ActivationRecord, 'name' | 'ann
     if (parts.length === 3) return `${parts[1]}/${simple}`;
   }
   return record.name;
+}
+
+/** The callback event of a terminal record (run-control §4.1: cancelled and expired are marked by annotations). */
+export function terminalEvent(record: Pick<ActivationRecord, 'statusCode' | 'annotations'>): DeliveryEvent {
+  if (record.annotations.some((a) => a.key === 'cancelled' && Boolean(a.value))) return 'cancelled';
+  if (record.annotations.some((a) => a.key === 'expired' && Boolean(a.value))) return 'expired';
+  return record.statusCode === 0 ? 'succeeded' : 'failed';
 }

@@ -181,6 +181,37 @@ export function migrationSql(s: string): string[] {
        created bigint NOT NULL,
        payload text NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS activation_params_sweep ON ${s}.activation_params (created)`,
+    // Completion callbacks (issue 11, src/deliveries/): the URL rides on the queue row (NULL for nearly all) and
+    // complete() turns it into an outbox row in the record's statement.
+    `ALTER TABLE ${s}.queue ADD COLUMN IF NOT EXISTS callback text`,
+    `CREATE TABLE IF NOT EXISTS ${s}.deliveries (
+       activation_id text PRIMARY KEY,
+       namespace text NOT NULL,
+       url text NOT NULL,
+       event_type text NOT NULL,
+       state text NOT NULL,
+       step integer NOT NULL DEFAULT 0,
+       attempts integer NOT NULL DEFAULT 0,
+       next_at bigint,
+       owner text,
+       lease_until bigint,
+       created bigint NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS deliveries_due ON ${s}.deliveries (next_at) WHERE state = 'pending'`,
+    `CREATE INDEX IF NOT EXISTS deliveries_done ON ${s}.deliveries (created) WHERE state <> 'pending'`,
+    `CREATE TABLE IF NOT EXISTS ${s}.delivery_attempts (
+       activation_id text NOT NULL,
+       attempt integer NOT NULL,
+       at bigint NOT NULL,
+       status integer,
+       error text,
+       latency_ms integer NOT NULL,
+       next_at bigint,
+       PRIMARY KEY (activation_id, attempt))`,
+    `CREATE TABLE IF NOT EXISTS ${s}.webhook_secrets (
+       namespace text PRIMARY KEY,
+       secret text NOT NULL,
+       previous text,
+       previous_until bigint)`,
     `INSERT INTO ${s}.settings (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
   ];
 }

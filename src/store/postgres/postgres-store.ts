@@ -22,6 +22,12 @@ import type {
 import { filterInFlight, inFlightEntry } from '../in-flight-entry.js';
 import {
   activationFilterKey,
+  terminalEvent,
+  type DeliveryAttempt,
+  type DeliveryJob,
+  type DeliveryOutcome,
+  type DeliveryView,
+  type WebhookSecrets,
   IdempotencyKeyBusyError,
   type ActivationSummary,
   type AdmissionLimits,
@@ -41,6 +47,7 @@ import {
   type StoredEntity,
 } from '../store.js';
 import { toSummary } from '../summary.js';
+import { attemptOf, deliveryView, secretsOf } from '../delivery-rows.js';
 import { listByStatuses } from '../activation-pages.js';
 import { bucketOf, planCount, type CountFilter } from '../activation-counts.js';
 import { parsePgUrl, type PgTarget } from './connection-url.js';
@@ -113,6 +120,7 @@ function enqueueValues(items: EnqueueItem[]): unknown[] {
     items.map((i) => (i.claim ? Math.round(i.claim.leaseMs) : null)),
     items.map((i) => (i.limits ? asInt4(i.limits.concurrent) : null)),
     items.map((i) => (i.limits ? asInt4(i.limits.perMinute) : null)),
+    items.map((i) => i.inv.callbackUrl ?? null),
   ];
 }
 
@@ -143,6 +151,7 @@ export class PostgresStore implements Store {
   private readonly ownPids = new Set<number>();
   private readonly enqueuedListeners = new Set<() => void>();
   private readonly tenantListeners = new Set<(namespace: string) => void>();
+  private readonly deliveryListeners = new Set<() => void>();
   private readonly completedListeners = new Set<(id: string, record?: ActivationRecord) => void>();
   private readonly cancelListeners = new Set<(id: string, cancel: CancelRequest) => void>();
   private initialized = false;
@@ -574,6 +583,7 @@ export class PostgresStore implements Store {
     const codes: number[] = [];
     const texts: string[] = [];
     const causes: (string | null)[] = [];
+    const events: string[] = [];
     for (const rec of records) {
       if (first.has(rec.activationId)) continue;
       first.set(rec.activationId, rec);
@@ -587,13 +597,15 @@ export class PostgresStore implements Store {
       codes.push(rec.statusCode);
       texts.push(JSON.stringify(rec));
       causes.push(rec.cause ?? null);
+      events.push(terminalEvent(rec));
     }
     const cancelledIds = ids.filter((id) => isCancelledRecord(first.get(id)!));
     const recs = ids.map((id) => first.get(id)!);
     const colds = recs.map((rec) => (isColdStart(rec) ? 1 : 0));
     const durs = recs.map((rec) => durationOf(rec));
     const buckets = durs.map((d) => durationBucket(d));
-    const r = await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts, causes, cancelledIds, colds, durs, buckets]);
+    const r = await this.q('complete', [ids, namespaces, keys, pkgKeys, starts, ends, codes, texts, causes, cancelledIds, colds, durs, buckets, events]);
+    if (Number(r.rows[0]!.outboxed) > 0) this.fireDeliveries();
     const stored = new Map<string, ActivationRecord>();
     for (const id of (r.rows[0]!.inserted as string[] | null) ?? []) stored.set(id, first.get(id)!);
     // Refused: the row is cancelling (the cancel won the compare-and-set) or another record won. A cancelling row
@@ -610,6 +622,95 @@ export class PostgresStore implements Store {
       if (converted.length) for (const [id, rec] of await this.completeBatch(converted)) stored.set(id, rec);
     }
     return stored;
+  }
+
+  // ---- completion callbacks ----
+  async claimDeliveries(owner: string, max: number, leaseMs: number): Promise<DeliveryJob[]> {
+    if (max <= 0) return [];
+    const r = await this.q('claimDeliveries', [owner, max, Math.round(leaseMs)]);
+    return r.rows.map((row) => ({
+      activationId: String(row.activation_id),
+      namespace: String(row.namespace),
+      url: String(row.url),
+      event: row.event_type as DeliveryJob['event'],
+      attempts: Number(row.attempts),
+      step: Number(row.step),
+    }));
+  }
+
+  async finishDeliveryAttempt(
+    owner: string,
+    activationId: string,
+    a: Omit<DeliveryAttempt, 'attempt' | 'nextAttemptAt'>,
+    outcome: DeliveryOutcome,
+  ): Promise<DeliveryAttempt | undefined> {
+    const pending = outcome.state === 'pending';
+    const r = await this.q('finishDelivery', [
+      activationId,
+      owner,
+      outcome.state,
+      pending ? Math.max(0, Math.round(outcome.delayMs)) : null,
+      pending ? 1 : 0,
+      a.at,
+      a.status ?? null,
+      a.error ?? null,
+      Math.round(a.latencyMs),
+    ]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return attemptOf({ attempt: row.attempts, at: a.at, status: a.status ?? null, error: a.error ?? null, latency_ms: Math.round(a.latencyMs), next_at: row.next_at });
+  }
+
+  async getDeliveries(namespace: string, activationId: string): Promise<DeliveryView | undefined> {
+    const d = (await this.q('getDelivery', [namespace, activationId])).rows[0];
+    if (!d) return undefined;
+    const attempts = (await this.q('getAttempts', [activationId])).rows.map(attemptOf);
+    return deliveryView(d, attempts);
+  }
+
+  async redeliver(namespace: string, activationId: string): Promise<boolean> {
+    const ok = (await this.q('redeliver', [namespace, activationId])).rowCount === 1;
+    if (ok) this.fireDeliveries();
+    return ok;
+  }
+
+  async nextDeliveryDueIn(): Promise<number | undefined> {
+    const w = (await this.q('nextDeliveryDue', [])).rows[0]?.wait;
+    return w === null || w === undefined ? undefined : Number(w);
+  }
+
+  async sweepDeliveries(before: number, batch: number): Promise<number> {
+    if (batch <= 0) return 0;
+    return Number((await this.q('sweepDeliveries', [before, batch])).rows[0]!.n);
+  }
+
+  onDeliveriesDue(listener: () => void): () => void {
+    this.deliveryListeners.add(listener);
+    return () => this.deliveryListeners.delete(listener);
+  }
+
+  private fireDeliveries(): void {
+    for (const l of [...this.deliveryListeners]) {
+      try {
+        l();
+      } catch {
+        // a listener's failure must not stop the others
+      }
+    }
+  }
+
+  async getWebhookSecrets(namespace: string): Promise<WebhookSecrets | undefined> {
+    return secretsOf((await this.q('getSecrets', [namespace])).rows[0]);
+  }
+
+  async ensureWebhookSecret(namespace: string, secret: string): Promise<WebhookSecrets> {
+    const row = (await this.q('ensureSecret', [namespace, secret])).rows[0];
+    // A concurrent insert committed after this statement's snapshot: read it now.
+    return secretsOf(row ?? (await this.q('getSecrets', [namespace])).rows[0])!;
+  }
+
+  async rotateWebhookSecret(namespace: string, secret: string, previousUntil: number): Promise<WebhookSecrets> {
+    return secretsOf((await this.q('rotateSecret', [namespace, secret, previousUntil])).rows[0])!;
   }
 
   // ---- live logs ----
@@ -879,8 +980,8 @@ function statements(s: string, channels: Channels) {
     // $6/$7 are each item's concurrent / per-minute limits (null: not admitted against limits, e.g. a sequence
     // component); of a namespace's limited items the first `admitted` (in batch order) are inserted. An id already
     // queued (or twice in the batch) is left out before counting, so the counter only counts rows it inserts.
-    enqueue: `WITH t AS (SELECT DISTINCT ON (a) a, n, p, o, l, cc, cm, ord
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[]) WITH ORDINALITY AS t(a, n, p, o, l, cc, cm, ord)
+    enqueue: `WITH t AS (SELECT DISTINCT ON (a) a, n, p, o, l, cc, cm, cb, ord
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[], $8::text[]) WITH ORDINALITY AS t(a, n, p, o, l, cc, cm, cb, ord)
         WHERE NOT EXISTS (SELECT 1 FROM ${s}.queue q WHERE q.activation_id = t.a) ORDER BY a, ord),
       per AS (SELECT g.*, coalesce((SELECT d.done FROM ${s}.admission_done d WHERE d.namespace = g.n), 0) AS done
         FROM (SELECT n, (count(*) FILTER (WHERE cc IS NULL))::int AS u, (count(*) FILTER (WHERE cc IS NOT NULL))::int AS k,
@@ -897,9 +998,9 @@ function statements(s: string, channels: Channels) {
       r AS (SELECT t.*, c.enqueued - per.done AS f, c.minute_count AS mc, c.admitted AS adm,
           row_number() OVER (PARTITION BY t.n, t.cc IS NULL ORDER BY t.ord) AS rk
         FROM t JOIN c ON c.namespace = t.n JOIN per ON per.n = t.n),
-      i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, owner, lease_until, attempts, payload, started)
+      i AS (INSERT INTO ${s}.queue (activation_id, namespace, state, owner, lease_until, attempts, payload, started, callback)
         SELECT a, n, CASE WHEN o IS NULL THEN 'queued' ELSE 'running' END, o, ${NOW_MS} + l, CASE WHEN o IS NULL THEN 0 ELSE 1 END, p,
-          CASE WHEN o IS NULL THEN NULL ELSE ${NOW_MS} END
+          CASE WHEN o IS NULL THEN NULL ELSE ${NOW_MS} END, cb
         FROM r WHERE cc IS NULL OR rk <= adm ORDER BY ord
         ON CONFLICT (activation_id) DO NOTHING RETURNING activation_id, state),
       n AS (SELECT pg_notify('${channels.enqueued}', '') FROM (SELECT 1 FROM i WHERE state = 'queued' LIMIT 1) AS any_queued)
@@ -967,7 +1068,7 @@ function statements(s: string, channels: Channels) {
     // A cancelling row is deleted only by a cancelled record ($10): the other side of the cancel's compare-and-set.
     // A record is stored when its row was deleted here, or when there was no row (a repeated write).
     complete: `WITH d AS (DELETE FROM ${s}.queue WHERE activation_id = ANY($1::text[]) AND (state <> 'cancelling' OR activation_id = ANY($10::text[]))
-        RETURNING activation_id, namespace, payload, watched),
+        RETURNING activation_id, namespace, payload, watched, callback),
       g AS (SELECT namespace, count(*) AS c FROM d GROUP BY namespace),
       dn AS (INSERT INTO ${s}.admission_done AS x (namespace, done) SELECT namespace, c FROM g ORDER BY namespace
         ON CONFLICT (namespace) DO UPDATE SET done = x.done + excluded.done),
@@ -1003,13 +1104,50 @@ function statements(s: string, channels: Channels) {
         SELECT namespace, filter_key, min(pkg_key), status_code, (start / 3600000) * 3600000, count(*) FROM i
         GROUP BY 1, 2, 4, 5 ORDER BY 1, 2, 4, 5
         ON CONFLICT (namespace, filter_key, status_code, hour) DO UPDATE SET n = k.n + excluded.n),
+      -- The callback's outbox row commits with its record (issue 11): a crash cannot keep one without the other.
+      o AS (INSERT INTO ${s}.deliveries (activation_id, namespace, url, event_type, state, step, attempts, next_at, created)
+        SELECT d.activation_id, d.namespace, d.callback, t.ev, 'pending', 0, 0, ${NOW_MS}, ${NOW_MS}
+        FROM d JOIN unnest($1::text[], $14::text[]) AS t(id, ev) ON t.id = d.activation_id
+        WHERE d.callback IS NOT NULL
+        ON CONFLICT (activation_id) DO NOTHING RETURNING 1),
       n AS (SELECT pg_notify('${channels.completed}', d.activation_id) FROM d WHERE d.watched OR (d.payload::jsonb ->> 'blocking') = 'true'),
       -- The record holds every line now: drop the live copy in the same statement and tell its followers.
       ll AS (DELETE FROM ${s}.live_logs WHERE activation_id IN (SELECT a FROM ok)),
       ls AS (DELETE FROM ${s}.live_state WHERE activation_id IN (SELECT a FROM ok) RETURNING activation_id),
       le AS (SELECT pg_notify('${channels.live}', ls.activation_id || ' end') FROM ls)
       SELECT array(SELECT activation_id FROM i) AS inserted, array(SELECT t.a FROM unnest($1::text[]) AS t(a) WHERE t.a NOT IN (SELECT a FROM ok)) AS refused,
-        (SELECT count(*) FROM n) + (SELECT count(*) FROM le) AS notified`,
+        (SELECT count(*) FROM n) + (SELECT count(*) FROM le) AS notified,
+        (SELECT count(*) FROM o) AS outboxed`,
+    claimDeliveries: `WITH c AS (SELECT activation_id FROM ${s}.deliveries WHERE state = 'pending' AND next_at <= ${NOW_MS}
+        AND (owner IS NULL OR lease_until < ${NOW_MS}) ORDER BY next_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+      UPDATE ${s}.deliveries d SET owner = $1, lease_until = ${NOW_MS} + $3 FROM c WHERE d.activation_id = c.activation_id
+      RETURNING d.activation_id, d.namespace, d.url, d.event_type, d.attempts, d.step`,
+    finishDelivery: `WITH u AS (UPDATE ${s}.deliveries SET attempts = attempts + 1, state = $3,
+          next_at = CASE WHEN $4::bigint IS NULL THEN NULL ELSE ${NOW_MS} + $4::bigint END, step = step + $5,
+          owner = NULL, lease_until = NULL
+        WHERE activation_id = $1 AND owner = $2 RETURNING attempts, next_at),
+      a AS (INSERT INTO ${s}.delivery_attempts (activation_id, attempt, at, status, error, latency_ms, next_at)
+        SELECT $1, u.attempts, $6, $7, $8, $9, u.next_at FROM u
+        ON CONFLICT (activation_id, attempt) DO UPDATE SET at = excluded.at, status = excluded.status, error = excluded.error,
+          latency_ms = excluded.latency_ms, next_at = excluded.next_at)
+      SELECT attempts, next_at FROM u`,
+    getDelivery: `SELECT * FROM ${s}.deliveries WHERE activation_id = $2 AND namespace = $1`,
+    getAttempts: `SELECT * FROM ${s}.delivery_attempts WHERE activation_id = $1 ORDER BY attempt`,
+    redeliver: `UPDATE ${s}.deliveries SET state = 'pending', step = 0, next_at = ${NOW_MS} WHERE activation_id = $2 AND namespace = $1`,
+    // Deliveries another worker holds are not waited for here: their outcome sets a new next_at.
+    nextDeliveryDue: `SELECT next_at - ${NOW_MS} AS wait FROM ${s}.deliveries
+      WHERE state = 'pending' AND (owner IS NULL OR lease_until < ${NOW_MS}) ORDER BY next_at LIMIT 1`,
+    sweepDeliveries: `WITH d AS (DELETE FROM ${s}.deliveries WHERE activation_id IN (SELECT activation_id FROM ${s}.deliveries
+          WHERE state <> 'pending' AND created < $1 LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING activation_id),
+        a AS (DELETE FROM ${s}.delivery_attempts WHERE activation_id IN (SELECT activation_id FROM d))
+      SELECT count(*) AS n FROM d`,
+    getSecrets: `SELECT secret, previous, previous_until FROM ${s}.webhook_secrets WHERE namespace = $1`,
+    ensureSecret: `WITH i AS (INSERT INTO ${s}.webhook_secrets (namespace, secret) VALUES ($1, $2) ON CONFLICT (namespace) DO NOTHING
+        RETURNING secret, previous, previous_until)
+      SELECT * FROM i UNION ALL SELECT secret, previous, previous_until FROM ${s}.webhook_secrets WHERE namespace = $1 LIMIT 1`,
+    rotateSecret: `INSERT INTO ${s}.webhook_secrets AS w (namespace, secret) VALUES ($1, $2)
+      ON CONFLICT (namespace) DO UPDATE SET previous = w.secret, previous_until = $3, secret = excluded.secret
+      RETURNING secret, previous, previous_until`,
     // Only while the invocation is still queued (a late flush after the record must leave no orphan rows).
     liveAppend: `WITH q AS (SELECT 1 FROM ${s}.queue WHERE activation_id = $1 AND namespace = $2),
       l AS (INSERT INTO ${s}.live_logs (activation_id, seq, line, created)

@@ -113,6 +113,37 @@ CREATE TABLE IF NOT EXISTS activation_params (
   created INTEGER NOT NULL,
   payload TEXT NOT NULL
 );
+-- Completion callbacks (issue 11, src/deliveries/): the outbox row is written in the record's transaction.
+CREATE TABLE IF NOT EXISTS deliveries (
+  activation_id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  url TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  state TEXT NOT NULL,
+  step INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER,
+  owner TEXT,
+  lease_until INTEGER,
+  created INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+  activation_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  status INTEGER,
+  error TEXT,
+  latency_ms INTEGER NOT NULL,
+  next_at INTEGER,
+  PRIMARY KEY (activation_id, attempt)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS webhook_secrets (
+  namespace TEXT PRIMARY KEY,
+  secret TEXT NOT NULL,
+  previous TEXT,
+  previous_until INTEGER
+);
 `;
 
 /**
@@ -155,6 +186,8 @@ export const ADDED_COLUMNS: Array<{ table: string; column: string; type: string 
   { table: 'queue', column: 'cancel', type: 'TEXT' },
   // Epoch ms a `retrying` row may be queued again (src/retries/).
   { table: 'queue', column: 'not_before', type: 'INTEGER' },
+  // The completion callback URL (NULL for nearly all rows): complete() reads it back as it deletes the row.
+  { table: 'queue', column: 'callback', type: 'TEXT' },
 ];
 
 /** Indexes on added columns, applied after ADDED_COLUMNS. Partial: only retrying rows are in it (no hot-path cost). */

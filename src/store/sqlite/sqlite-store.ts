@@ -27,6 +27,12 @@ import {
   type AdmissionLimits,
   type AdmissionOutcome,
   type CancelOutcome,
+  terminalEvent,
+  type DeliveryAttempt,
+  type DeliveryJob,
+  type DeliveryOutcome,
+  type DeliveryView,
+  type WebhookSecrets,
   type EnqueueClaim,
   type IdempotencyKeyRow,
   type IdempotencyOutcome,
@@ -45,6 +51,7 @@ import { filterInFlight, inFlightEntry } from '../in-flight-entry.js';
 import { toSummary } from '../summary.js';
 import { Checkpointer } from './checkpointer.js';
 import { asCancelled, isCancelledRecord, parseCancel } from '../../cancel/cancelled-record.js';
+import { attemptOf, deliveryView, secretsOf } from '../delivery-rows.js';
 
 type Row = Record<string, any>;
 
@@ -85,6 +92,8 @@ class SqliteStore implements Store {
   /** Activations with live rows (one node owns a SQLite file): complete() deletes only theirs. */
   private readonly liveIds = new Set<string>();
   private liveEnded: string[] = [];
+  /** complete() wrote an outbox row: tell the delivery worker after the commit. */
+  private deliveriesDue = false;
   private readonly liveTx: (namespace: string, id: string, b: LiveLogsAppend) => void;
   private readonly sweepTx: (before: number, batch: number) => number;
   private readonly claimTx: (owner: string, max: number, leaseMs: number) => Row[];
@@ -177,7 +186,7 @@ class SqliteStore implements Store {
       replEnt: p('INSERT OR REPLACE INTO entities (namespace, kind, name, pkg, doc, code, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       updEnt: p('UPDATE entities SET doc = ?, code = ?, updated = ? WHERE namespace = ? AND kind = ? AND name = ? AND updated = ?'),
       delEnt: p('DELETE FROM entities WHERE namespace = ? AND kind = ? AND name = ?'),
-      enqueue: p('INSERT INTO queue (activation_id, namespace, state, owner, lease_until, attempts, payload, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      enqueue: p('INSERT INTO queue (activation_id, namespace, state, owner, lease_until, attempts, payload, started, callback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       claim: p(
         `UPDATE queue SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1, started = ?
          WHERE seq IN (SELECT seq FROM queue WHERE state = 'queued' ORDER BY seq LIMIT ?)
@@ -207,7 +216,7 @@ class SqliteStore implements Store {
       countQueued: p("SELECT count(*) AS n FROM queue WHERE state = 'queued'"),
       getInFlight: p('SELECT state, started, payload, cancel, not_before FROM queue WHERE activation_id = ? AND namespace = ?'),
       listInFlight: p('SELECT state, started, payload, cancel, not_before FROM queue WHERE namespace = ?'),
-      dequeue: p('DELETE FROM queue WHERE activation_id = ? RETURNING state, cancel'),
+      dequeue: p('DELETE FROM queue WHERE activation_id = ? RETURNING state, cancel, callback'),
       // A failed attempt with attempts left: the row waits, unowned, until not_before (src/retries/).
       scheduleRetry: p(
         `UPDATE queue SET state = 'retrying', owner = NULL, lease_until = NULL, not_before = ?, payload = ?
@@ -225,6 +234,26 @@ class SqliteStore implements Store {
       ),
       getParams: p('SELECT payload FROM activation_params WHERE activation_id = ? AND namespace = ?'),
       sweepParams: p('DELETE FROM activation_params WHERE rowid IN (SELECT rowid FROM (SELECT rowid, created FROM activation_params ORDER BY rowid LIMIT ?) WHERE created < ?)'),
+      insDelivery: p(`INSERT OR IGNORE INTO deliveries (activation_id, namespace, url, event_type, state, step, attempts, next_at, created)
+        VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?)`),
+      claimDeliveries: p(`UPDATE deliveries SET owner = ?, lease_until = ?
+        WHERE activation_id IN (SELECT activation_id FROM deliveries WHERE state = 'pending' AND next_at <= ?
+          AND (owner IS NULL OR lease_until < ?) ORDER BY next_at LIMIT ?)
+        RETURNING activation_id, namespace, url, event_type, attempts, step`),
+      finishDelivery: p(`UPDATE deliveries SET attempts = attempts + 1, state = ?, next_at = ?, step = step + ?, owner = NULL, lease_until = NULL
+        WHERE activation_id = ? AND owner = ? RETURNING attempts`),
+      insAttempt: p('INSERT OR REPLACE INTO delivery_attempts (activation_id, attempt, at, status, error, latency_ms, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      getDelivery: p('SELECT * FROM deliveries WHERE activation_id = ? AND namespace = ?'),
+      getAttempts: p('SELECT * FROM delivery_attempts WHERE activation_id = ? ORDER BY attempt'),
+      redeliver: p(`UPDATE deliveries SET state = 'pending', step = 0, next_at = ? WHERE activation_id = ? AND namespace = ?`),
+      nextDue: p(`SELECT next_at AS t FROM deliveries WHERE state = 'pending' AND (owner IS NULL OR lease_until < ?) ORDER BY next_at LIMIT 1`),
+      sweepDeliveries: p(`DELETE FROM deliveries WHERE activation_id IN (SELECT activation_id FROM deliveries
+        WHERE state <> 'pending' AND created < ? LIMIT ?) RETURNING activation_id`),
+      delAttempts: p('DELETE FROM delivery_attempts WHERE activation_id = ?'),
+      getSecrets: p('SELECT secret, previous, previous_until FROM webhook_secrets WHERE namespace = ?'),
+      insSecret: p('INSERT OR IGNORE INTO webhook_secrets (namespace, secret) VALUES (?, ?)'),
+      rotateSecret: p(`INSERT INTO webhook_secrets (namespace, secret) VALUES (?, ?)
+        ON CONFLICT (namespace) DO UPDATE SET previous = secret, previous_until = ?, secret = excluded.secret`),
       insAct: p('INSERT OR IGNORE INTO activations (activation_id, namespace, filter_key, start, record, status_code, cause) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       getAct: p('SELECT record FROM activations WHERE activation_id = ? AND namespace = ?'),
       // Records are appended in completion order, so the oldest sit at the front of the rowid order: a sweep deletes
@@ -271,6 +300,7 @@ class SqliteStore implements Store {
           claim ? 1 : 0,
           JSON.stringify(inv),
           claim ? now : null,
+          inv.callbackUrl ?? null,
         );
         bump(tally.inFlight, ns);
         if (limits) bump(tally.minute, ns);
@@ -325,16 +355,22 @@ class SqliteStore implements Store {
       const now = Date.now();
       for (let r of recs) {
         this.st.saveParams!.run(now, r.activationId);
-        const row = this.st.dequeue!.get(r.activationId) as Row | undefined;
-        const wasQueued = row !== undefined;
+        const queued = this.st.dequeue!.get(r.activationId) as Row | undefined;
+        const wasQueued = queued !== undefined;
         // The cancel won the compare-and-set: whatever record comes is stored in its cancelled form.
-        if (row?.state === 'cancelling' && !isCancelledRecord(r)) {
-          const cancel = parseCancel(row.cancel);
+        if (queued?.state === 'cancelling' && !isCancelledRecord(r)) {
+          const cancel = parseCancel(queued.cancel);
           if (cancel) r = asCancelled(r, cancel);
         }
         const filterKey = activationFilterKey(r);
         const stored = this.st.insAct!.run(r.activationId, r.namespace, filterKey, r.start, JSON.stringify(r), r.statusCode, r.cause ?? null).changes === 1;
         if (stored) counted.push({ namespace: r.namespace, filterKey, statusCode: r.statusCode, start: r.start });
+        // The callback's outbox row commits with its record: a crash cannot keep one without the other.
+        if (stored && queued?.callback) {
+          const now = Date.now();
+          this.st.insDelivery!.run(r.activationId, r.namespace, queued.callback, terminalEvent(r), now, now);
+          this.deliveriesDue = true;
+        }
         // The record holds every line now: drop the live copy in the same transaction (only runs that have one).
         if (this.liveIds.delete(r.activationId)) {
           this.st.liveDelLines!.run(r.activationId);
@@ -637,6 +673,79 @@ class SqliteStore implements Store {
     const ended = this.liveEnded;
     this.liveEnded = [];
     for (const id of ended) this.events.emit('live', id, true);
+    if (this.deliveriesDue) {
+      this.deliveriesDue = false;
+      this.events.emit('deliveries');
+    }
+  }
+
+  // ---- completion callbacks ----
+  async claimDeliveries(owner: string, max: number, leaseMs: number): Promise<DeliveryJob[]> {
+    if (max <= 0) return [];
+    const now = Date.now();
+    const rows = this.st.claimDeliveries!.all(owner, now + leaseMs, now, now, max) as Row[];
+    return rows.map((r) => ({ activationId: r.activation_id, namespace: r.namespace, url: r.url, event: r.event_type, attempts: r.attempts, step: r.step }));
+  }
+
+  async finishDeliveryAttempt(
+    owner: string,
+    activationId: string,
+    a: Omit<DeliveryAttempt, 'attempt' | 'nextAttemptAt'>,
+    outcome: DeliveryOutcome,
+  ): Promise<DeliveryAttempt | undefined> {
+    return this.db.transaction((): DeliveryAttempt | undefined => {
+      const next = outcome.state === 'pending' ? Date.now() + Math.max(0, Math.round(outcome.delayMs)) : null;
+      const row = this.st.finishDelivery!.get(outcome.state, next, outcome.state === 'pending' ? 1 : 0, activationId, owner) as Row | undefined;
+      if (!row) return undefined;
+      this.st.insAttempt!.run(activationId, row.attempts, a.at, a.status ?? null, a.error ?? null, Math.round(a.latencyMs), next);
+      return attemptOf({ attempt: row.attempts, at: a.at, status: a.status ?? null, error: a.error ?? null, latency_ms: Math.round(a.latencyMs), next_at: next });
+    })();
+  }
+
+  async getDeliveries(namespace: string, activationId: string): Promise<DeliveryView | undefined> {
+    const d = this.st.getDelivery!.get(activationId, namespace) as Row | undefined;
+    if (!d) return undefined;
+    const attempts = (this.st.getAttempts!.all(activationId) as Row[]).map(attemptOf);
+    return deliveryView(d, attempts);
+  }
+
+  async redeliver(namespace: string, activationId: string): Promise<boolean> {
+    const ok = this.st.redeliver!.run(Date.now(), activationId, namespace).changes === 1;
+    if (ok) this.events.emit('deliveries');
+    return ok;
+  }
+
+  async nextDeliveryDueIn(): Promise<number | undefined> {
+    const now = Date.now();
+    const row = this.st.nextDue!.get(now) as Row | undefined;
+    return row ? (row.t as number) - now : undefined;
+  }
+
+  async sweepDeliveries(before: number, batch: number): Promise<number> {
+    return this.db.transaction(() => {
+      const rows = this.st.sweepDeliveries!.all(before, batch) as Row[];
+      for (const r of rows) this.st.delAttempts!.run(r.activation_id);
+      return rows.length;
+    })();
+  }
+
+  onDeliveriesDue(listener: () => void): () => void {
+    this.events.on('deliveries', listener);
+    return () => this.events.off('deliveries', listener);
+  }
+
+  async getWebhookSecrets(namespace: string): Promise<WebhookSecrets | undefined> {
+    return secretsOf(this.st.getSecrets!.get(namespace) as Row | undefined);
+  }
+
+  async ensureWebhookSecret(namespace: string, secret: string): Promise<WebhookSecrets> {
+    this.st.insSecret!.run(namespace, secret);
+    return secretsOf(this.st.getSecrets!.get(namespace) as Row)!;
+  }
+
+  async rotateWebhookSecret(namespace: string, secret: string, previousUntil: number): Promise<WebhookSecrets> {
+    this.st.rotateSecret!.run(namespace, secret, previousUntil);
+    return secretsOf(this.st.getSecrets!.get(namespace) as Row)!;
   }
 
   // ---- live logs ----
