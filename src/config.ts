@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseSchedule } from './deliveries/schedule.js';
 
 export type Role = 'all' | 'api' | 'invoker';
 
@@ -59,6 +60,21 @@ export interface Config {
   shutdownGraceMs: number;
   /** FLARE_METRICS_TOKEN: bearer token /metrics asks for. */
   metricsToken?: string;
+  /** Completion callbacks (src/deliveries/). */
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Delay before each attempt in ms (the first normally 0): Svix's schedule by default. */
+  scheduleMs: number[];
+  /** An attempt's answer must come within this (15 s). */
+  timeoutMs: number;
+  /** CIDRs callbacks may reach although private/loopback/etc. (FLARE_WEBHOOK_ALLOW_CIDRS). */
+  allowCidrs: string[];
+  /** FLARE_WEBHOOK_ALLOW_PRIVATE=1: loopback, private, link-local and CGNAT targets are allowed. */
+  allowPrivate: boolean;
+  /** Test-only: multiplies every retry delay (0.01 makes 5 min 3 s). */
+  timeScale: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -111,6 +127,11 @@ export const SETTINGS = [
   { key: 'idempotency-window-ms', env: 'FLARE_IDEMPOTENCY_WINDOW_MS' },
   { key: 'log-followers-per-namespace', env: 'FLARE_LOG_FOLLOWERS_PER_NAMESPACE' },
   { key: 'log-follow-margin-ms', env: 'FLARE_LOG_FOLLOW_MARGIN_MS' },
+  { key: 'webhook-schedule', env: 'FLARE_WEBHOOK_SCHEDULE' },
+  { key: 'webhook-timeout-ms', env: 'FLARE_WEBHOOK_TIMEOUT_MS' },
+  { key: 'webhook-allow-cidrs', env: 'FLARE_WEBHOOK_ALLOW_CIDRS' },
+  { key: 'webhook-allow-private', env: 'FLARE_WEBHOOK_ALLOW_PRIVATE' },
+  { key: 'webhook-time-scale', env: 'FLARE_WEBHOOK_TIME_SCALE' },
 ] as const;
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
@@ -198,6 +219,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     sandboxOff: r.sandbox === 'off',
     shutdownGraceMs: num('shutdown-grace-ms', r['shutdown-grace-ms'], 30_000),
     ...(r['metrics-token'] ? { metricsToken: r['metrics-token'] } : {}),
+    webhooks: {
+      scheduleMs: parseSchedule(r['webhook-schedule']),
+      timeoutMs: num('webhook-timeout-ms', r['webhook-timeout-ms'], 15_000),
+      allowCidrs: (r['webhook-allow-cidrs'] ?? '').split(',').map((c) => c.trim()).filter(Boolean),
+      allowPrivate: truthy(r['webhook-allow-private']),
+      timeScale: num('webhook-time-scale', r['webhook-time-scale'], 1),
+    },
   };
 }
 
@@ -228,6 +256,11 @@ export function printableConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv): str
     'idempotency-window-ms': c.idempotencyWindowMs,
     'log-followers-per-namespace': c.logFollowersPerNamespace,
     'log-follow-margin-ms': c.logFollowMarginMs,
+    'webhook-schedule': c.webhooks.scheduleMs.map((ms) => ms / 1000).join(','),
+    'webhook-timeout-ms': c.webhooks.timeoutMs,
+    'webhook-allow-cidrs': c.webhooks.allowCidrs.join(',') || undefined,
+    'webhook-allow-private': c.webhooks.allowPrivate,
+    'webhook-time-scale': c.webhooks.timeScale,
   };
   let out = '';
   for (const s of SETTINGS) {

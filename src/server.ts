@@ -20,6 +20,9 @@ import { createLogger } from './ops/logger.js';
 import { FlareMetrics } from './ops/metrics.js';
 import { Readiness, opsRoutes } from './ops/ops-routes.js';
 import { registerOpenApi } from './ops/openapi.js';
+import { DeliveryWorker } from './deliveries/delivery-worker.js';
+import { AddressPolicy } from './deliveries/address-policy.js';
+import { RetrySchedule } from './deliveries/schedule.js';
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -147,6 +150,18 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
       })
     : undefined;
   scheduler?.start();
+  // Completion callbacks are sent where functions run (role all|invoker); every node shares the outbox.
+  const deliveries = runtime
+    ? new DeliveryWorker({
+        store,
+        logger,
+        policy: new AddressPolicy({ allowCidrs: config.webhooks.allowCidrs, allowPrivate: config.webhooks.allowPrivate }),
+        schedule: new RetrySchedule({ delaysMs: config.webhooks.scheduleMs, timeScale: config.webhooks.timeScale }),
+        timeoutMs: config.webhooks.timeoutMs,
+        version,
+      })
+    : undefined;
+  deliveries?.start();
   const stopSweeper = startRetentionSweeper(store, config.retentionHours * 3_600_000, logger);
   const inv = invoker;
   metrics.setSources({
@@ -173,6 +188,7 @@ export async function startFlare(config: Config): Promise<RunningFlare> {
       // observable); queued work stays queued for the other invokers or the next start. Then HTTP closes: in-flight
       // requests get a moment (their invocations are durable either way), a busy keep-alive client cannot hold it open.
       await invoker?.stop(config.shutdownGraceMs);
+      await deliveries?.stop();
       await Promise.race([app.close(), new Promise((r) => setTimeout(r, 3_000).unref())]);
       closeApi();
       await runtime?.close();

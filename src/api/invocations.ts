@@ -14,6 +14,7 @@ import { newActivationId } from '../ids.js';
 import { ApiError, Messages } from './errors.js';
 import type { ResolvedAction } from './resolve-action.js';
 import { annotation } from './action-doc.js';
+import { callbackUrlFromAnnotations, callbackUrlProblem } from '../deliveries/callback-url.js';
 import type { Throttle } from './throttle.js';
 import type { CompletionWaiters } from '../run-control/completion-waiters.js';
 import { SYSTEM_NAMESPACE } from '../catalog/install-catalog.js';
@@ -36,6 +37,8 @@ export interface InvokeOptions {
   ttlMs?: number;
   /** The activation this one is caused by (a replay's original). */
   cause?: string;
+  /** Completion callback URL of this invoke (already checked); else the function's callback-url annotation applies. */
+  callbackUrl?: string;
   /** An Idempotency-Key with the request's fingerprint: the key row is committed with the invocation. */
   idempotency?: { key: string; fingerprint: string };
 }
@@ -59,6 +62,12 @@ export interface LocalInvoker {
 function maxEventAge(annotations: KeyValue[]): number | undefined {
   const v = annotation(annotations, 'max-event-age-ms');
   return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+/** The function's callback-url annotation, if it holds a usable URL (checked when the function was saved). */
+function annotatedCallbackUrl(annotations: KeyValue[]): string | undefined {
+  const url = callbackUrlFromAnnotations(annotations);
+  return url !== undefined && callbackUrlProblem(url) === undefined ? url : undefined;
 }
 
 export class InvocationService {
@@ -109,6 +118,8 @@ export class InvocationService {
     const policy = retryPolicy(action.doc.annotations);
     if (policy) inv.maxAttempts = policy.maxAttempts;
     if (annotation(action.doc.annotations, 'store-params') === false) inv.storeParams = false;
+    const callbackUrl = opts.callbackUrl ?? annotatedCallbackUrl(action.doc.annotations);
+    if (callbackUrl !== undefined) inv.callbackUrl = callbackUrl;
     if (opts.idempotency) return this.invokeIdempotent(identity, inv, opts, opts.idempotency);
     const waiter = opts.blocking ? this.waiters.register(identity.namespace, activationId) : undefined;
     const claim = this.local?.reserve();

@@ -21,6 +21,7 @@ import { activationRoutes } from './routes/activations.js';
 import { statusRoutes } from '../run-control/status-routes.js';
 import { cancelRoutes } from '../cancel/cancel-routes.js';
 import { replayRoutes } from '../replay/replay-routes.js';
+import { deliveryRoutes } from '../deliveries/delivery-routes.js';
 import { webRoutes } from './routes/web.js';
 import { consoleRoutes } from './routes/console.js';
 import { triggerRoutes } from './routes/triggers.js';
@@ -66,7 +67,7 @@ export interface ApiContext extends ApiDeps {
 const CORS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, DELETE, POST, PUT, HEAD',
-  'Access-Control-Allow-Headers': 'Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent, Idempotency-Key',
+  'Access-Control-Allow-Headers': 'Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent, Idempotency-Key, Flare-Callback-Url, X-Callback-Url',
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -148,6 +149,7 @@ export async function buildApi(deps: ApiDeps): Promise<{ app: FastifyInstance; i
     await api.register(statusRoutes, { ctx });
     await api.register(cancelRoutes, { ctx });
     await api.register(replayRoutes, { ctx });
+    await api.register(deliveryRoutes, { ctx });
     await api.register(triggerRoutes, { ctx });
     await api.register(ruleRoutes, { ctx });
     await api.register(doTriggerRoutes, { ctx });

@@ -1,4 +1,4 @@
-// `flare admin namespace create|list|delete`: namespace and key management on the store, like `wskadmin user`.
+// `flare admin namespace create|list|delete|webhook-secret`: namespace and key management on the store, like `wskadmin user`.
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { openStore } from '../store/open-store.js';
@@ -10,6 +10,7 @@ import type { Store } from '../store/store.js';
 import { registerTenantCommands } from './tenant-commands.js';
 import { backupSqlite } from '../ops/sqlite-backup.js';
 import { join } from 'node:path';
+import { rotateWebhookSecret, webhookSecrets } from '../deliveries/webhook-secrets.js';
 
 interface StoreFlags {
   dataDir?: string;
@@ -76,6 +77,19 @@ export function registerAdmin(program: Command): void {
     });
 
   registerTenantCommands(admin, ns, storeOptions, withStore);
+  storeOptions(ns.command('webhook-secret <name>').description("show the namespace's completion-callback signing secret (whsec_…); --rotate makes a new one (the old one still signs for 24 h)"))
+    .option('--rotate', 'replace the secret; both sign callbacks for the next 24 h')
+    .action(async (name: string, opts: StoreFlags & { rotate?: boolean }) => {
+      const out = await withStore(opts, async (store) => {
+        if (!(await store.getNamespace(name))) return undefined;
+        return opts.rotate ? rotateWebhookSecret(store, name) : webhookSecrets(store, name);
+      });
+      if (!out) fail(`namespace '${name}' does not exist`);
+      process.stdout.write(`${out.current}\n`);
+      if (out.previous && (out.previousUntil ?? 0) > Date.now()) {
+        process.stdout.write(`previous: ${out.previous} (also signs until ${new Date(out.previousUntil!).toISOString()})\n`);
+      }
+    });
 
   storeOptions(ns.command('delete <name>').alias('rm').description('delete a namespace, its key and its functions'))
     .action(async (name: string, opts: StoreFlags) => {

@@ -53,7 +53,16 @@ export function startRetentionSweeper(store: Store, retentionMs: number, logger:
         if (n < BATCH) break;
         await restAfter(t0);
       }
-      if (total || keys || rollups) logger.info({ swept: total, idempotencyKeys: keys, insightsRows: rollups }, 'retention sweep');
+      // Finished callback deliveries (and their attempts) go with the records they announced.
+      let deliveries = 0;
+      for (;;) {
+        const t0 = performance.now();
+        const n = await store.sweepDeliveries(before, BATCH);
+        deliveries += n;
+        if (n < BATCH) break;
+        await restAfter(t0);
+      }
+      if (total || keys || rollups || deliveries) logger.info({ swept: total, idempotencyKeys: keys, insightsRows: rollups, deliveries }, 'retention sweep');
     } catch (err) {
       logger.error({ err }, 'retention sweep failed');
     } finally {

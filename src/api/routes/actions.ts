@@ -11,6 +11,7 @@ import { actionSummary, actionView, buildActionDoc } from '../action-doc.js';
 import { resolveAction } from '../resolve-action.js';
 import { ownNamespace } from './namespace-access.js';
 import { checkSequence, isSequence } from '../../invoker/sequence-components.js';
+import { callbackUrlFromHeaders, checkCallbackAnnotation } from '../../deliveries/callback-url.js';
 
 type Req = { Params: { namespace: string; '*': string }; Querystring: Record<string, string | undefined> };
 
@@ -57,6 +58,7 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     const { doc, code } = buildActionDoc(req.body ?? {}, pkg ? `${ns}/${pkg}` : ns, name, existing?.doc, config.limits);
     if (!existing) capDefaultLimits(doc, req.body, req.identity.limits);
     checkActionPolicy(doc, ns, req.identity.limits);
+    checkCallbackAnnotation(doc.annotations);
     if (isSequence(doc.exec) && (req.body as { exec?: unknown } | undefined)?.exec) {
       await checkSequence(store, req.identity, `/${ns}/${fullName}`, doc.exec.components, config.limits.sequenceMaxLength);
     }
@@ -82,6 +84,8 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     async (req, reply) => {
       const q = req.query;
       const idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
+      // Checked before anything is accepted (issue 11): a bad URL is a 400 and nothing runs.
+      const callbackUrl = callbackUrlFromHeaders(req.headers);
       const blocking = parseBool(q.blocking, 'blocking');
       const resultOnly = parseBool(q.result, 'result');
       let waitMs = config.syncWaitMs;
@@ -110,6 +114,7 @@ export async function actionRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
         transactionId: String(req.id),
         received: req.received,
         ...(ttlMs !== undefined ? { ttlMs } : {}),
+        ...(callbackUrl !== undefined ? { callbackUrl } : {}),
         ...(idempotencyKey !== undefined
           ? { idempotency: { key: idempotencyKey, fingerprint: requestFingerprint('POST', qualifiedPath(req.identity.namespace, req.params.namespace, req.params['*']), body) } }
           : {}),
