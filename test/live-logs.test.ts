@@ -121,7 +121,7 @@ async function waitProgressInStream(id: string): Promise<string | undefined> {
 test('CLI: activations logs <id> --follow prints lines while it runs and exits 0; invoke --follow streams then prints the result', async () => {
   const env = { FLARE_CONFIG_DIR: tempConfigDir(), NO_COLOR: '1' };
   assert.equal((await runCli(['connect', '--apihost', s.url, '--auth', s.auth], { env })).code, 0);
-  const id = await invoke('ticker', { n: 40 });
+  const id = await invoke('ticker', { n: 100 }); // 10 s: the CLI's own start-up on a loaded machine must not eat the run
   const child = spawn(process.execPath, [FLARE_BIN, 'activations', 'logs', id, '--follow', '-r'], { env: { ...process.env, ...env } });
   let stdout = '';
   let firstAt = 0;
@@ -135,7 +135,7 @@ test('CLI: activations logs <id> --follow prints lines while it runs and exits 0
   assert.ok(firstAt > 0 && firstAt < rec.end - 1000, 'the first line is printed well before the activation ends');
   assert.deepEqual(
     stdout.trimEnd().split('\n').map((l) => l.replace(/ \d+$/, '')),
-    [...Array.from({ length: 40 }, (_, i) => `tick ${i + 1}`), 'progress ignored: the value is 5010 bytes of JSON, more than the limit of 4096 bytes.'],
+    [...Array.from({ length: 100 }, (_, i) => `tick ${i + 1}`), 'progress ignored: the value is 5010 bytes of JSON, more than the limit of 4096 bytes.'],
   );
 
   const inv = await runCli(['functions', 'invoke', 'ticker', '-p', 'n:3', '--follow'], { env });
