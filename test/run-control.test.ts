@@ -222,8 +222,7 @@ function runControlChecks(get: () => { api: TestServer }) {
     const { api } = get();
     const env = { FLARE_CONFIG_DIR: tempConfigDir() };
     assert.equal((await runCli(['connect', '--apihost', api.url, '--auth', api.auth], { env })).code, 0);
-    // Long enough for three CLI runs on a loaded machine.
-    const a = await invokeAsync(api, 'ticker', { ms: 8000 });
+    const a = await invokeAsync(api, 'ticker', { ms: 20_000 }); // outlasts several CLI start-ups on a loaded machine
     await waitState(api, a, 'running');
     const b = await invokeAsync(api, 'ticker', { ms: 300 });
     const ls = await runCli(['activations', 'list', '--state', 'queued,running'], { env });
