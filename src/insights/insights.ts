@@ -1,12 +1,12 @@
 // Insights of a namespace or one function over a period: per-interval counts by status, p50/p95 duration, cold
 // starts and errors, computed from the rollup rows (src/insights/rollup.ts), never from the records themselves.
 import type { Store } from '../store/store.js';
-import { bucketUpper, RES_HOUR, RES_MINUTE } from './rollup.js';
+import { bucketUpper, RES_HOUR, RES_MINUTE, RES_QUARTER } from './rollup.js';
 
 /** Each period: the rollup resolution it reads and the interval it reports (60 to 168 intervals). */
 export const PERIODS = {
   '1h': { ms: 3_600_000, res: RES_MINUTE, step: 60_000 },
-  '24h': { ms: 86_400_000, res: RES_MINUTE, step: 900_000 },
+  '24h': { ms: 86_400_000, res: RES_QUARTER, step: 900_000 },
   '7d': { ms: 604_800_000, res: RES_HOUR, step: 3_600_000 },
 } as const;
 

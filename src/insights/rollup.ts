@@ -1,13 +1,14 @@
 // Pre-aggregated activation counts for Insights: every stored record adds to one row per (namespace, function,
-// resolution, interval) — for its function and for the namespace as a whole (fn '') at minute and hour resolution —
+// resolution, interval) — for its function and for the namespace as a whole (fn '') at minute, 15-minute and hour resolution —
 // and to a duration histogram row, in the transaction that stores the record. Reading a period then reads at most a
 // few thousand small rows, however many records there are.
 import type { ActivationRecord } from '../types.js';
 import { activationFilterKey } from '../store/store.js';
 
 export const RES_MINUTE = 60_000;
+export const RES_QUARTER = 900_000;
 export const RES_HOUR = 3_600_000;
-export const RESOLUTIONS = [RES_MINUTE, RES_HOUR] as const;
+export const RESOLUTIONS = [RES_MINUTE, RES_QUARTER, RES_HOUR] as const;
 
 /** Histogram buckets are 2^(1/8) wide (≈ 9 %): bucket b holds durations in (2^((b-1)/8), 2^(b/8)] ms. */
 const PER_OCTAVE = 8;

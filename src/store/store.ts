@@ -119,7 +119,7 @@ export interface InsightsQuery {
   namespace: string;
   /** A function's filter key ("name" or "pkg/name"), or '' for the whole namespace. */
   fn: string;
-  /** Rollup resolution: 60000 or 3600000 ms. */
+  /** Rollup resolution: 60000, 900000 or 3600000 ms. */
   res: number;
   /** [from, to) epoch ms, multiples of step. */
   from: number;
@@ -406,7 +406,7 @@ export interface Store {
   // ---- insights (src/insights/): pre-aggregated per-minute and per-hour counts, kept by complete() ----
   /** Sums of the rollup rows of one function ('' = the namespace) at resolution `res`, grouped by `step`. */
   readInsights(q: InsightsQuery): Promise<InsightsRows>;
-  /** Deletes up to `batch` rollup rows (of each table) at minute resolution before `minuteBefore` and at hour resolution before `hourBefore`. */
+  /** Deletes up to `batch` rollup rows (of each table) at minute and 15-minute resolution before `minuteBefore` and at hour resolution before `hourBefore`. */
   sweepInsights(minuteBefore: number, hourBefore: number, batch: number): Promise<number>;
 
   // ---- notifications (in-process for SQLite, LISTEN/NOTIFY for PostgreSQL) ----

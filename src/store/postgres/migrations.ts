@@ -26,7 +26,7 @@ export function migrationSql(s: string): string[] {
        key_hash text NOT NULL,
        created bigint NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS namespace_keys_by_ns ON ${s}.namespace_keys (namespace, created)`,
-    // Insights rollups (src/insights/rollup.ts): fn '' is the whole namespace; res is 60000 or 3600000 ms.
+    // Insights rollups (src/insights/rollup.ts): fn '' is the whole namespace; res is 60000, 900000 or 3600000 ms.
     `CREATE TABLE IF NOT EXISTS ${s}.insights_rollup (
        namespace text COLLATE "C" NOT NULL, fn text COLLATE "C" NOT NULL, res bigint NOT NULL, t bigint NOT NULL,
        s0 bigint NOT NULL, s1 bigint NOT NULL, s2 bigint NOT NULL, s3 bigint NOT NULL, cold bigint NOT NULL, dur_sum bigint NOT NULL,

@@ -928,10 +928,10 @@ function statements(s: string, channels: Channels) {
       n AS (SELECT pg_notify('${channels.tenants}', namespace) FROM i)
       SELECT namespace FROM i, (SELECT count(*) FROM n) AS notified`,
     sweepInsights: `WITH r AS (DELETE FROM ${s}.insights_rollup WHERE ctid IN (
-        (SELECT ctid FROM ${s}.insights_rollup WHERE res = 60000 AND t < $1 LIMIT $3)
+        (SELECT ctid FROM ${s}.insights_rollup WHERE res IN (60000, 900000) AND t < $1 LIMIT $3)
         UNION ALL (SELECT ctid FROM ${s}.insights_rollup WHERE res = 3600000 AND t < $2 LIMIT $3)) RETURNING 1),
       h AS (DELETE FROM ${s}.insights_hist WHERE ctid IN (
-        (SELECT ctid FROM ${s}.insights_hist WHERE res = 60000 AND t < $1 LIMIT $3)
+        (SELECT ctid FROM ${s}.insights_hist WHERE res IN (60000, 900000) AND t < $1 LIMIT $3)
         UNION ALL (SELECT ctid FROM ${s}.insights_hist WHERE res = 3600000 AND t < $2 LIMIT $3)) RETURNING 1)
       SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM h) AS n`,
     readRollup: `SELECT t - t % $6 AS i, sum(s0) AS s0, sum(s1) AS s1, sum(s2) AS s2, sum(s3) AS s3, sum(cold) AS cold, sum(dur_sum) AS dur
@@ -1089,7 +1089,7 @@ function statements(s: string, channels: Channels) {
       rr AS (SELECT i.namespace, i.filter_key, i.status_code, i.start, x.cold, x.dur, x.b
         FROM i JOIN unnest($1::text[], $11::int[], $12::bigint[], $13::int[]) AS x(a, cold, dur, b) ON x.a = i.activation_id),
       rf AS (SELECT rr.namespace, f.fn, g.res, rr.start - rr.start % g.res AS t, rr.status_code, rr.cold, rr.dur, rr.b
-        FROM rr CROSS JOIN LATERAL (VALUES (rr.filter_key), ('')) AS f(fn) CROSS JOIN (VALUES (60000::bigint), (3600000::bigint)) AS g(res)),
+        FROM rr CROSS JOIN LATERAL (VALUES (rr.filter_key), ('')) AS f(fn) CROSS JOIN (VALUES (60000::bigint), (900000::bigint), (3600000::bigint)) AS g(res)),
       ru AS (INSERT INTO ${s}.insights_rollup AS r (namespace, fn, res, t, s0, s1, s2, s3, cold, dur_sum)
         SELECT namespace, fn, res, t, count(*) FILTER (WHERE status_code = 0), count(*) FILTER (WHERE status_code = 1),
           count(*) FILTER (WHERE status_code = 2), count(*) FILTER (WHERE status_code = 3), sum(cold), sum(dur)

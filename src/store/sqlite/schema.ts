@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS namespace_keys (
   created INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS namespace_keys_by_ns ON namespace_keys (namespace, created);
--- Insights rollups (src/insights/rollup.ts): fn '' is the whole namespace; res is 60000 or 3600000 ms.
+-- Insights rollups (src/insights/rollup.ts): fn '' is the whole namespace; res is 60000, 900000 or 3600000 ms.
 CREATE TABLE IF NOT EXISTS insights_rollup (
   namespace TEXT NOT NULL, fn TEXT NOT NULL, res INTEGER NOT NULL, t INTEGER NOT NULL,
   s0 INTEGER NOT NULL, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL,

@@ -168,10 +168,10 @@ class SqliteStore implements Store {
       readHist: p(`SELECT t - t % @step AS i, b, sum(n) AS n
         FROM insights_hist WHERE namespace = @ns AND fn = @fn AND res = @res AND t >= @from AND t < @to GROUP BY i, b ORDER BY i, b`),
       sweepRollup: p(`DELETE FROM insights_rollup WHERE (namespace, fn, res, t) IN (
-        SELECT namespace, fn, res, t FROM insights_rollup WHERE res = 60000 AND t < @m
+        SELECT namespace, fn, res, t FROM insights_rollup WHERE res IN (60000, 900000) AND t < @m
         UNION ALL SELECT namespace, fn, res, t FROM insights_rollup WHERE res = 3600000 AND t < @h LIMIT @n)`),
       sweepHist: p(`DELETE FROM insights_hist WHERE (namespace, fn, res, t, b) IN (
-        SELECT namespace, fn, res, t, b FROM insights_hist WHERE res = 60000 AND t < @m
+        SELECT namespace, fn, res, t, b FROM insights_hist WHERE res IN (60000, 900000) AND t < @m
         UNION ALL SELECT namespace, fn, res, t, b FROM insights_hist WHERE res = 3600000 AND t < @h LIMIT @n)`),
       delNsKeys: p('DELETE FROM namespace_keys WHERE namespace = ?'),
       setNsLimits: p('UPDATE namespaces SET limits = ? WHERE name = ?'),
