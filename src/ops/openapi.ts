@@ -10,6 +10,8 @@ export interface RegisteredRoute {
   url: string;
   /** The route declares a schema of its own or has one in route-schemas.ts. */
   schema: boolean;
+  /** Left out of the document on purpose (schema.hide), e.g. @fastify/static's one route per built console file. */
+  hidden: boolean;
 }
 
 const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>();
@@ -33,7 +35,7 @@ function attachSchema(route: RouteOptions, list: RegisteredRoute[]): void {
       route.serializerCompiler = jsonSerializer;
     }
   }
-  for (const method of methods) list.push({ method, url: route.url, schema: route.schema !== undefined });
+  for (const method of methods) list.push({ method, url: route.url, schema: route.schema !== undefined, hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true });
 }
 
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
